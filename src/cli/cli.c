@@ -1,0 +1,398 @@
+#include "cli/cli.h"
+#include "daemon/daemon.h"
+#include "ipc/ipc_client.h"
+#include "util/fileio.h"
+#include "util/version.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define IPC_TIMEOUT_MS 10000
+
+struct cli {
+	const char *socket_path;
+	bool json;
+};
+
+struct cli_command {
+	const char *name;
+	const char *usage;
+	const char *summary;
+	const char *help; /* the rest of `ray help NAME` */
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static const struct cli_command *cli_find(const char *name);
+
+static int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ray: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int cli_usage(const struct cli_command *c)
+{
+	fprintf(stderr, "ray: usage: ray %s %s (see 'ray help %s')\n", c->name, c->usage, c->name);
+	return 2;
+}
+
+/* Send CMD with ARGS (stolen; NULL for none). On success returns the result
+ * object (a new reference, possibly an empty object); on failure prints the
+ * one-line reason and returns NULL. */
+static json_t *cli_call(struct cli *cli, const char *cmd, json_t *args)
+{
+	char err[512];
+	json_t *req, *resp, *result;
+
+	req = json_pack("{s:s, s:o}", "cmd", cmd, "args", args ? args : json_object());
+	resp = ipc_client_call(cli->socket_path, req, IPC_TIMEOUT_MS, err, sizeof(err));
+	json_decref(req);
+	if (!resp) {
+		cli_fail("%s", err);
+		return NULL;
+	}
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		const char *msg = json_string_value(json_object_get(resp, "error"));
+
+		cli_fail("%s", msg ? msg : "the daemon refused without a reason");
+		json_decref(resp);
+		return NULL;
+	}
+	result = json_object_get(resp, "result");
+	result = result ? json_incref(result) : json_object();
+	json_decref(resp);
+	return result;
+}
+
+static void cli_print_json(const json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (text) {
+		puts(text);
+		free(text);
+	}
+}
+
+static const char *json_str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "-";
+}
+
+/* Runs a command that takes no arguments and prints a one-line confirmation. */
+static int cli_simple(struct cli *cli, const char *cmd, int argc, const char *done)
+{
+	json_t *r;
+
+	if (argc > 0)
+		return cli_usage(cli_find(cmd));
+	r = cli_call(cli, cmd, NULL);
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else if (done)
+		puts(done);
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	json_t *r, *networks;
+
+	(void)argv;
+	if (argc > 0)
+		return cli_usage(cli_find("status"));
+	r = cli_call(cli, "status", NULL);
+	if (!r)
+		return 1;
+	if (cli->json) {
+		cli_print_json(r);
+	} else {
+		networks = json_object_get(r, "networks");
+		printf("rayfish %s, %s\n", json_str(r, "version"), json_str(r, "state"));
+		printf("  id    %s\n", json_str(r, "id"));
+		printf("  ipv4  %s\n", json_str(r, "ipv4"));
+		printf("  ipv6  %s\n", json_str(r, "ipv6"));
+		if (json_array_size(networks) == 0)
+			printf("  networks: none\n");
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_id(struct cli *cli, int argc, char **argv)
+{
+	json_t *r;
+
+	(void)argv;
+	if (argc > 0)
+		return cli_usage(cli_find("id"));
+	r = cli_call(cli, "id", NULL);
+	if (!r)
+		return 1;
+	if (cli->json) {
+		cli_print_json(r);
+	} else {
+		printf("id             %s\n", json_str(r, "id"));
+		printf("wg public key  %s\n", json_str(r, "wg_public_key"));
+		printf("ipv4           %s\n", json_str(r, "ipv4"));
+		printf("ipv6           %s\n", json_str(r, "ipv6"));
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_up(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	return cli_simple(cli, "up", argc, "rayfish is up");
+}
+
+static int cmd_down(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	return cli_simple(cli, "down", argc,
+			  "rayfish is down (standby: sessions stay, traffic stops)");
+}
+
+static int cmd_shutdown(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	return cli_simple(cli, "shutdown", argc, "daemon is shutting down");
+}
+
+static int cmd_set_operator(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command *c = cli_find("set-operator");
+	json_t *args, *r;
+	char *end;
+
+	if (argc != 1)
+		return cli_usage(c);
+	if (strcmp(argv[0], "--clear") == 0) {
+		args = json_pack("{s:n}", "uid");
+	} else {
+		struct passwd *pw = getpwnam(argv[0]);
+		unsigned long uid;
+
+		errno = 0;
+		uid = strtoul(argv[0], &end, 10);
+		if (pw)
+			uid = pw->pw_uid;
+		else if (errno || *end || end == argv[0] || uid >= 0xffffffffUL)
+			return cli_fail("no such user: %s", argv[0]);
+		args = json_pack("{s:I}", "uid", (json_int_t)uid);
+	}
+	r = cli_call(cli, "set-operator", args);
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else if (json_is_null(json_object_get(r, "operator_uid")))
+		puts("operator cleared: only root may change rayfish");
+	else
+		printf("operator set to %s (uid %lld): that user can now run ray without sudo\n",
+		       argv[0], (long long)json_integer_value(json_object_get(r, "operator_uid")));
+	json_decref(r);
+	return 0;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : fallback;
+}
+
+static int cmd_daemon(struct cli *cli, int argc, char **argv)
+{
+	struct daemon_options o = {
+		.state_dir = env_or("RAYFISH_DIR", RAY_DEFAULT_STATE_DIR),
+		.socket_path = cli->socket_path,
+	};
+	char socket_dir[PATH_MAX], *slash;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
+			o.state_dir = argv[++i];
+		else if (strcmp(argv[i], "--debug") == 0)
+			o.debug = true;
+		else
+			return cli_usage(cli_find("daemon"));
+	}
+	if (snprintf(socket_dir, sizeof(socket_dir), "%s", o.socket_path) >=
+	    (int)sizeof(socket_dir))
+		return cli_fail("socket path too long: %s", o.socket_path);
+	slash = strrchr(socket_dir, '/');
+	if (slash && slash != socket_dir) {
+		*slash = '\0';
+		if (file_mkdirs(socket_dir, 0755) < 0)
+			return cli_fail("cannot create %s: %s", socket_dir, strerror(errno));
+	}
+	return daemon_run(&o);
+}
+
+static int cmd_help(struct cli *cli, int argc, char **argv);
+
+static int cmd_version(struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 0)
+		return cli_usage(cli_find("version"));
+	if (cli->json)
+		printf("{\"version\": \"%s\"}\n", RAY_VERSION);
+	else
+		printf("ray %s\n", RAY_VERSION);
+	return 0;
+}
+
+static const struct cli_command cli_commands[] = {
+	{"daemon", "[--state-dir DIR] [--debug]", "run the daemon in the foreground",
+	 "Runs the rayfish daemon: the root process that owns the tunnel, the sessions\n"
+	 "and all network state. Logs go to stderr and to STATE_DIR/logs/.\n"
+	 "  --state-dir DIR  state directory (env RAYFISH_DIR; default " RAY_DEFAULT_STATE_DIR ")\n"
+	 "  --debug          log debug messages\n"
+	 "Stops on SIGTERM, SIGINT or 'ray shutdown'.\n",
+	 cmd_daemon},
+	{"status", "[--json]", "show this node, its state and its networks",
+	 "Shows this node's id, addresses, state (up or down) and networks.\n"
+	 "Open to every local user.\n",
+	 cmd_status},
+	{"id", "[--json]", "show this node's id, WireGuard key and addresses",
+	 "Prints the node id (z-base-32 of the ed25519 public key), the WireGuard\n"
+	 "public key derived from it (base64, as wg prints keys) and the mesh\n"
+	 "addresses derived from it. Open to every local user.\n",
+	 cmd_id},
+	{"up", "", "start the data plane",
+	 "Brings the data plane up (remembered across restarts).\n"
+	 "Needs root or the operator (see 'ray set-operator').\n",
+	 cmd_up},
+	{"down", "", "standby: stop traffic, keep sessions",
+	 "Stops carrying traffic; the daemon keeps running and stays reachable to\n"
+	 "its peers' control messages (remembered across restarts).\n"
+	 "Needs root or the operator (see 'ray set-operator').\n",
+	 cmd_down},
+	{"shutdown", "", "stop the daemon",
+	 "Asks the daemon to exit cleanly. Needs root or the operator.\n", cmd_shutdown},
+	{"set-operator", "USER|UID|--clear", "let a user run ray without sudo",
+	 "Lets USER run commands that change rayfish without root, as Tailscale's\n"
+	 "--operator does. Root only; remembered across restarts. --clear revokes it.\n",
+	 cmd_set_operator},
+	{"version", "[--json]", "print the version", "Prints the version of ray.\n", cmd_version},
+	{"help", "[COMMAND]", "show help for a command",
+	 "Lists the commands, or shows one command's help.\n", cmd_help},
+};
+
+#define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
+
+static const struct cli_command *cli_find(const char *name)
+{
+	for (size_t i = 0; i < CLI_NCOMMANDS; i++)
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
+	return NULL;
+}
+
+static void cli_print_overview(FILE *out)
+{
+	fprintf(out,
+		"ray %s: a peer-to-peer mesh VPN\n\n"
+		"usage: ray [--socket PATH] [--json] COMMAND [ARGS]\n\ncommands:\n",
+		RAY_VERSION);
+	for (size_t i = 0; i < CLI_NCOMMANDS; i++)
+		fprintf(out, "  %-14s %s\n", cli_commands[i].name, cli_commands[i].summary);
+	fprintf(out,
+		"\nglobal options:\n"
+		"  --socket PATH  daemon socket (env RAYFISH_SOCKET; default " RAY_DEFAULT_SOCKET
+		")\n"
+		"  --json         machine-readable output\n"
+		"\nRun 'ray help COMMAND' for details.\n");
+}
+
+static int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	(void)cli;
+	if (argc == 0) {
+		cli_print_overview(stdout);
+		return 0;
+	}
+	if (argc > 1)
+		return cli_usage(cli_find("help"));
+	c = cli_find(argv[0]);
+	if (!c)
+		return cli_fail("unknown command '%s' (see 'ray help')", argv[0]);
+	printf("usage: ray %s %s\n\n%s", c->name, c->usage, c->help);
+	return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+	struct cli cli = {.socket_path = env_or("RAYFISH_SOCKET", RAY_DEFAULT_SOCKET)};
+	const struct cli_command *c = NULL;
+	char **rest;
+	int nrest = 0, ret;
+
+	/* Global options may stand anywhere; the rest keeps its order. */
+	rest = calloc((size_t)argc + 1, sizeof(*rest));
+	if (!rest)
+		return cli_fail("out of memory");
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			cli.json = true;
+		} else if (strcmp(argv[i], "--socket") == 0) {
+			if (i + 1 >= argc) {
+				free(rest);
+				return cli_fail("--socket needs a path");
+			}
+			cli.socket_path = argv[++i];
+		} else if (!c && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+			c = cli_find("help");
+		} else if (!c && argv[i][0] != '-') {
+			c = cli_find(argv[i]);
+			if (!c) {
+				ret = cli_fail("unknown command '%s' (see 'ray help')", argv[i]);
+				goto out;
+			}
+		} else if (!c) {
+			ret = cli_fail("unknown option '%s' (see 'ray help')", argv[i]);
+			goto out;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			rest[0] = (char *)c->name;
+			nrest = 1;
+			c = cli_find("help");
+			break;
+		} else {
+			rest[nrest++] = argv[i];
+		}
+	}
+	if (!c) {
+		cli_print_overview(stderr);
+		ret = 2;
+		goto out;
+	}
+	ret = c->run(&cli, nrest, rest);
+out:
+	free(rest);
+	return ret;
+}

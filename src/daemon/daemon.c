@@ -1,0 +1,206 @@
+#include "daemon/daemon.h"
+#include "crypto/keytext.h"
+#include "daemon/ipc_server.h"
+#include "util/eventloop.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+static int daemon_lock_state_dir(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/daemon.lock", d->options.state_dir) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		return -errno;
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(d->lock_fd);
+		d->lock_fd = -1;
+		return ret;
+	}
+	return 0;
+}
+
+static const char *identity_error(int ret)
+{
+	switch (ret) {
+	case -EPERM:
+		return "it is accessible to other users or owned by another user; "
+		       "run: chmod 600 on it (and chown it to this user)";
+	case -EINVAL:
+		return "it is malformed or truncated (expected one line of base64)";
+	case -EACCES:
+		return "permission denied";
+	default:
+		return strerror(-ret);
+	}
+}
+
+static int daemon_load_identity(struct daemon *d)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (snprintf(path, sizeof(path), "%s/identity.key", d->options.state_dir) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	ret = identity_load_or_create(path, &d->identity);
+	if (ret < 0)
+		log_error("cannot use identity key %s: %s", path, identity_error(ret));
+	return ret;
+}
+
+static void daemon_signal(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("received %s, shutting down", strsignal((int)si.ssi_signo));
+		loop_stop(loop);
+	}
+}
+
+static int daemon_watch_signals(struct daemon *d)
+{
+	sigset_t mask;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->signal_fd < 0)
+		return -errno;
+	return loop_fd_add(d->loop, d->signal_fd, EPOLLIN, daemon_signal, d);
+}
+
+int daemon_set_active(struct daemon *d, bool up)
+{
+	struct settings next = d->settings;
+	int ret;
+
+	next.want_up = up;
+	ret = settings_save(d->settings_path, &next);
+	if (ret < 0)
+		return ret;
+	d->settings = next;
+	if (d->active != up)
+		log_info("data plane %s", up ? "up" : "down (standby)");
+	d->active = up;
+	return 0;
+}
+
+static void daemon_stop_timer(struct loop *loop, void *arg)
+{
+	(void)arg;
+	loop_stop(loop);
+}
+
+void daemon_request_shutdown(struct daemon *d)
+{
+	/* After the current response has gone out. */
+	loop_timer_add(d->loop, 0, daemon_stop_timer, d);
+}
+
+int daemon_run(const struct daemon_options *options)
+{
+	struct daemon d = {.options = *options, .lock_fd = -1, .signal_fd = -1};
+	char logs[PATH_MAX], err[512], id[NODE_ID_TEXT_LEN + 1];
+	int status = 1, ret;
+
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialize");
+		return 1;
+	}
+	log_set_level(options->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	ret = file_mkdirs(options->state_dir, 0700);
+	if (ret < 0) {
+		log_error("cannot create state directory %s: %s", options->state_dir,
+			  strerror(-ret));
+		return 1;
+	}
+	ret = daemon_lock_state_dir(&d);
+	if (ret < 0) {
+		log_error("cannot lock state directory %s: %s", options->state_dir,
+			  ret == -EBUSY ? "another daemon is using it" : strerror(-ret));
+		return 1;
+	}
+	snprintf(logs, sizeof(logs), "%s/logs", options->state_dir);
+	if ((ret = log_open_dir(logs)) < 0)
+		log_warn("cannot log to %s: %s", logs, strerror(-ret));
+	file_remove_stale_temps(options->state_dir);
+
+	if (daemon_load_identity(&d) < 0)
+		goto out_unlock;
+	snprintf(d.settings_path, sizeof(d.settings_path), "%s/settings.json", options->state_dir);
+	if (settings_load(d.settings_path, &d.settings, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out_identity;
+	}
+	d.loop = loop_new();
+	if (!d.loop) {
+		log_error("cannot create event loop: %s", strerror(errno));
+		goto out_identity;
+	}
+	if ((ret = daemon_watch_signals(&d)) < 0) {
+		log_error("cannot watch signals: %s", strerror(-ret));
+		goto out_loop;
+	}
+	d.ipc = ipc_server_new(d.loop, options->socket_path, daemon_handle_request, &d, err,
+			       sizeof(err));
+	if (!d.ipc) {
+		log_error("%s", err);
+		goto out_signals;
+	}
+	d.active = d.settings.want_up;
+	d.started_ms = loop_now_ms();
+	keytext_format_node_id(d.identity.sign_public, id);
+	log_info("rayfish %s daemon started: id %s, state %s, socket %s, %s", RAY_VERSION, id,
+		 options->state_dir, options->socket_path, d.active ? "up" : "down (standby)");
+
+	ret = loop_run(d.loop);
+	if (ret < 0) {
+		log_error("event loop failed: %s", strerror(-ret));
+	} else {
+		log_info("daemon stopped");
+		status = 0;
+	}
+
+	ipc_server_free(d.ipc);
+out_signals:
+	if (d.signal_fd >= 0) {
+		loop_fd_remove(d.loop, d.signal_fd);
+		close(d.signal_fd);
+	}
+out_loop:
+	loop_free(d.loop);
+out_identity:
+	identity_wipe(&d.identity);
+out_unlock:
+	close(d.lock_fd);
+	log_close();
+	return status;
+}
