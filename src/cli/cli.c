@@ -1,6 +1,8 @@
 #include "cli/cli.h"
 #include "daemon/daemon.h"
 #include "ipc/ipc_client.h"
+#include "os/tun.h"
+#include "session/session.h"
 #include "util/fileio.h"
 #include "util/version.h"
 
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IPC_TIMEOUT_MS 10000
@@ -114,6 +117,32 @@ static int cli_simple(struct cli *cli, const char *cmd, int argc, const char *do
 	return 0;
 }
 
+static void print_peers(const json_t *peers)
+{
+	const json_t *p;
+	size_t i;
+
+	if (json_array_size(peers) == 0)
+		return;
+	printf("\n  %-12s %-16s %-8s %-22s %-10s %10s %10s\n", "peer", "ipv4", "path", "endpoint",
+	       "handshake", "rx", "tx");
+	json_array_foreach(peers, i, p)
+	{
+		const char *id = json_string_value(json_object_get(p, "id"));
+		json_t *hs = json_object_get(p, "last_handshake");
+		char ago[32] = "never";
+
+		if (json_is_integer(hs))
+			snprintf(ago, sizeof(ago), "%llds ago",
+				 (long long)(time(NULL) - json_integer_value(hs)));
+		printf("  %-12.10s %-16s %-8s %-22s %-10s %10lld %10lld\n",
+		       id ? id : json_str(p, "wg_public_key"), json_str(p, "ipv4"),
+		       json_str(p, "path"), json_str(p, "endpoint"), ago,
+		       (long long)json_integer_value(json_object_get(p, "rx_bytes")),
+		       (long long)json_integer_value(json_object_get(p, "tx_bytes")));
+	}
+}
+
 static int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	json_t *r, *networks;
@@ -134,6 +163,7 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("  ipv6  %s\n", json_str(r, "ipv6"));
 		if (json_array_size(networks) == 0)
 			printf("  networks: none\n");
+		print_peers(json_object_get(r, "peers"));
 	}
 	json_decref(r);
 	return 0;
@@ -216,6 +246,165 @@ static int cmd_set_operator(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int parse_ulong(const char *text, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!*text || *text == '-' || *text == '+')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	if (errno || *end || *out < min || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static int cmd_debug(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command *c = cli_find("debug");
+	json_t *args, *allowed, *r;
+
+	if (argc < 3 || strcmp(argv[0], "peer") != 0)
+		return cli_usage(c);
+	if (strcmp(argv[1], "remove") == 0) {
+		if (argc != 3)
+			return cli_usage(c);
+		r = cli_call(cli, "debug-peer-remove", json_pack("{s:s}", "peer", argv[2]));
+		if (!r)
+			return 1;
+		if (cli->json)
+			cli_print_json(r);
+		else
+			printf("peer removed\n");
+		json_decref(r);
+		return 0;
+	}
+	if (strcmp(argv[1], "add") != 0)
+		return cli_usage(c);
+	allowed = json_array();
+	args = json_pack("{s:s, s:o}", "peer", argv[2], "allowed_ips", allowed);
+	for (int i = 3; i < argc; i++) {
+		if (i + 1 >= argc) {
+			json_decref(args);
+			return cli_usage(c);
+		}
+		if (strcmp(argv[i], "--endpoint") == 0) {
+			json_object_set_new(args, "endpoint", json_string(argv[++i]));
+		} else if (strcmp(argv[i], "--allowed-ip") == 0) {
+			json_array_append_new(allowed, json_string(argv[++i]));
+		} else {
+			json_decref(args);
+			return cli_usage(c);
+		}
+	}
+	r = cli_call(cli, "debug-peer-add", args);
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else
+		printf("peer added: %s\n", json_str(r, "wg_public_key"));
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_ping(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command *c = cli_find("ping");
+	const char *peer = NULL;
+	unsigned long count = 4, timeout = 3;
+	unsigned received = 0;
+	double min = 0, max = 0, sum = 0;
+	json_t *results = json_array(), *r;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			if (parse_ulong(argv[++i], 1, 100000, &count) < 0)
+				return cli_fail("-c: '%s' is not a count", argv[i]);
+		} else if (strcmp(argv[i], "-W") == 0 && i + 1 < argc) {
+			if (parse_ulong(argv[++i], 1, 60, &timeout) < 0)
+				return cli_fail("-W: '%s' is not a timeout in seconds (1-60)",
+						argv[i]);
+		} else if (!peer && argv[i][0] != '-') {
+			peer = argv[i];
+		} else {
+			json_decref(results);
+			return cli_usage(c);
+		}
+	}
+	if (!peer) {
+		json_decref(results);
+		return cli_usage(c);
+	}
+	for (unsigned long n = 0; n < count; n++) {
+		struct timespec interval = {1, 0};
+		char err[512];
+		json_t *req, *resp;
+
+		if (n > 0)
+			nanosleep(&interval, NULL);
+		req = json_pack("{s:s, s:{s:s, s:I}}", "cmd", "ping", "args", "peer", peer,
+				"timeout_ms", (json_int_t)timeout * 1000);
+		resp = ipc_client_call(cli->socket_path, req, (int)timeout * 1000 + 5000, err,
+				       sizeof(err));
+		json_decref(req);
+		if (!resp) {
+			json_decref(results);
+			return cli_fail("%s", err);
+		}
+		r = json_object_get(resp, "result");
+		if (json_is_true(json_object_get(resp, "ok")) && r) {
+			double rtt = json_real_value(json_object_get(r, "rtt_ms"));
+
+			if (!received || rtt < min)
+				min = rtt;
+			if (!received || rtt > max)
+				max = rtt;
+			sum += rtt;
+			received++;
+			json_array_append(results, r);
+			if (!cli->json)
+				printf("pong from %.10s via %s %s in %.3f ms\n",
+				       json_str(r, "peer"), json_str(r, "path"),
+				       json_str(r, "endpoint"), rtt);
+		} else {
+			const char *why = json_string_value(json_object_get(resp, "error"));
+
+			/* A peer that does not exist will not start existing. */
+			if (why && strncmp(why, "no answer", 9) != 0) {
+				cli_fail("%s", why);
+				json_decref(resp);
+				json_decref(results);
+				return 1;
+			}
+			if (!cli->json)
+				printf("%s\n", why ? why : "no answer");
+		}
+		json_decref(resp);
+		fflush(stdout);
+	}
+	if (cli->json) {
+		json_t *out =
+			json_pack("{s:s, s:I, s:I, s:o}", "peer", peer, "sent", (json_int_t)count,
+				  "received", (json_int_t)received, "replies", results);
+
+		if (received) {
+			json_object_set_new(out, "rtt_min_ms", json_real(min));
+			json_object_set_new(out, "rtt_avg_ms", json_real(sum / received));
+			json_object_set_new(out, "rtt_max_ms", json_real(max));
+		}
+		cli_print_json(out);
+		json_decref(out);
+	} else {
+		json_decref(results);
+		printf("%lu sent, %u received", count, received);
+		if (received)
+			printf(", rtt min/avg/max %.3f/%.3f/%.3f ms", min, sum / received, max);
+		printf("\n");
+	}
+	return received ? 0 : 1;
+}
+
 static const char *env_or(const char *name, const char *fallback)
 {
 	const char *v = getenv(name);
@@ -228,16 +417,41 @@ static int cmd_daemon(struct cli *cli, int argc, char **argv)
 	struct daemon_options o = {
 		.state_dir = env_or("RAYFISH_DIR", RAY_DEFAULT_STATE_DIR),
 		.socket_path = cli->socket_path,
+		.tun_name = "ray0",
+		.mtu = SESSION_DEFAULT_MTU,
+		.port = SESSION_DEFAULT_PORT,
 	};
 	char socket_dir[PATH_MAX], *slash;
+	unsigned long v;
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
-			o.state_dir = argv[++i];
-		else if (strcmp(argv[i], "--debug") == 0)
+		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(arg, "--debug") == 0) {
 			o.debug = true;
-		else
+			continue;
+		}
+		if (!val)
 			return cli_usage(cli_find("daemon"));
+		i++;
+		if (strcmp(arg, "--state-dir") == 0) {
+			o.state_dir = val;
+		} else if (strcmp(arg, "--tun") == 0) {
+			if (strlen(val) == 0 || strlen(val) >= TUN_NAME_MAX || strchr(val, '/'))
+				return cli_fail("--tun: '%s' is not an interface name", val);
+			o.tun_name = val;
+		} else if (strcmp(arg, "--port") == 0) {
+			if (parse_ulong(val, 0, 65535, &v) < 0)
+				return cli_fail("--port: '%s' is not a port (0-65535)", val);
+			o.port = (uint16_t)v;
+		} else if (strcmp(arg, "--mtu") == 0) {
+			if (parse_ulong(val, SESSION_MIN_MTU, 65535 - 80, &v) < 0)
+				return cli_fail("--mtu: '%s' is not an MTU (%d-65455)", val,
+						SESSION_MIN_MTU);
+			o.mtu = (unsigned)v;
+		} else {
+			return cli_usage(cli_find("daemon"));
+		}
 	}
 	if (snprintf(socket_dir, sizeof(socket_dir), "%s", o.socket_path) >=
 	    (int)sizeof(socket_dir))
@@ -266,10 +480,14 @@ static int cmd_version(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_command cli_commands[] = {
-	{"daemon", "[--state-dir DIR] [--debug]", "run the daemon in the foreground",
+	{"daemon", "[--state-dir DIR] [--tun NAME] [--port N] [--mtu N] [--debug]",
+	 "run the daemon in the foreground",
 	 "Runs the rayfish daemon: the root process that owns the tunnel, the sessions\n"
 	 "and all network state. Logs go to stderr and to STATE_DIR/logs/.\n"
 	 "  --state-dir DIR  state directory (env RAYFISH_DIR; default " RAY_DEFAULT_STATE_DIR ")\n"
+	 "  --tun NAME       TUN device name (default ray0)\n"
+	 "  --port N         UDP port for peers (default 41383; 0: any)\n"
+	 "  --mtu N          tunnel MTU (default 1420; below 1280 IPv6 stops working)\n"
 	 "  --debug          log debug messages\n"
 	 "Stops on SIGTERM, SIGINT or 'ray shutdown'.\n",
 	 cmd_daemon},
@@ -297,6 +515,19 @@ static const struct cli_command cli_commands[] = {
 	 "Lets USER run commands that change rayfish without root, as Tailscale's\n"
 	 "--operator does. Root only; remembered across restarts. --clear revokes it.\n",
 	 cmd_set_operator},
+	{"ping", "PEER [-c N] [-W SECONDS] [--json]", "ping a peer over the control channel",
+	 "Measures the round trip to PEER through its encrypted session (not ICMP),\n"
+	 "once a second, and names the path it took. PEER is a node id, a unique\n"
+	 "prefix of one, a mesh address, or wg:KEY. -c: count (default 4);\n"
+	 "-W: seconds to wait for each answer (default 3). Works while down.\n"
+	 "Exits 1 if no answer came.\n",
+	 cmd_ping},
+	{"debug", "peer add ID [--endpoint IP:PORT] [--allowed-ip CIDR]... | peer remove ID",
+	 "static peers, until networks exist",
+	 "Adds or removes a peer by hand. ID is a node id, or wg:BASE64 for a plain\n"
+	 "WireGuard peer (which then needs at least one --allowed-ip). A node id's\n"
+	 "mesh addresses are its allowed IPs. Needs root or the operator.\n",
+	 cmd_debug},
 	{"version", "[--json]", "print the version", "Prints the version of ray.\n", cmd_version},
 	{"help", "[COMMAND]", "show help for a command",
 	 "Lists the commands, or shows one command's help.\n", cmd_help},

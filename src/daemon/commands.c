@@ -1,14 +1,21 @@
 /* The IPC commands the daemon answers, and who may run them. */
+#include "control/codec.h"
+#include "control/messages.h"
 #include "crypto/address.h"
 #include "crypto/keytext.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc_server.h"
+#include "session/session.h"
 #include "util/eventloop.h"
 #include "util/log.h"
 #include "util/version.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum command_access {
 	ACCESS_READ,   /* any local user */
@@ -20,6 +27,8 @@ struct command {
 	const char *name;
 	enum command_access access;
 	json_t *(*run)(struct daemon *d, json_t *args, const struct ipc_caller *caller);
+	/* Commands that may answer later take the request instead. */
+	json_t *(*run_deferred)(struct daemon *d, struct ipc_request *req, json_t *args);
 };
 
 static json_t *addresses_json(const struct daemon *d, json_t *obj)
@@ -50,9 +59,53 @@ static json_t *cmd_id(struct daemon *d, json_t *args, const struct ipc_caller *c
 	return ipc_response_ok(r);
 }
 
+static json_t *peer_json(const struct peer *p)
+{
+	char text[ENDPOINT_TEXT_MAX > 64 ? ENDPOINT_TEXT_MAX : 64], wg[KEY_BASE64_TEXT_LEN + 1];
+	char id[NODE_ID_TEXT_LEN + 1];
+	json_t *o = json_object(), *allowed = json_array();
+
+	if (p->has_node_id) {
+		keytext_format_node_id(p->node_id, id);
+		json_object_set_new(o, "id", json_string(id));
+	} else {
+		json_object_set_new(o, "id", json_null());
+	}
+	keytext_format_base64(p->noise.r_public, wg);
+	json_object_set_new(o, "wg_public_key", json_string(wg));
+	json_object_set_new(o, "ipv4", json_null());
+	json_object_set_new(o, "ipv6", json_null());
+	for (unsigned i = 0; i < p->nallowed; i++) {
+		const struct peer_prefix *a = &p->allowed[i];
+
+		ip_prefix_format(&a->addr, a->len, text, sizeof(text));
+		json_array_append_new(allowed, json_string(text));
+		if (p->has_node_id && a->len == (a->addr.family == AF_INET ? 32 : 128)) {
+			*strchr(text, '/') = '\0';
+			json_object_set_new(o, a->addr.family == AF_INET ? "ipv4" : "ipv6",
+					    json_string(text));
+		}
+	}
+	json_object_set_new(o, "allowed_ips", allowed);
+	if (endpoint_is_set(&p->endpoint)) {
+		endpoint_format(&p->endpoint, text);
+		json_object_set_new(o, "endpoint", json_string(text));
+	} else {
+		json_object_set_new(o, "endpoint", json_null());
+	}
+	json_object_set_new(o, "path",
+			    endpoint_is_set(&p->endpoint) ? json_string("direct") : json_null());
+	json_object_set_new(o, "last_handshake",
+			    p->last_handshake ? json_integer((json_int_t)p->last_handshake)
+					      : json_null());
+	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)p->rx_bytes));
+	json_object_set_new(o, "tx_bytes", json_integer((json_int_t)p->tx_bytes));
+	return o;
+}
+
 static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_caller *caller)
 {
-	json_t *r = json_object();
+	json_t *r = json_object(), *peers = json_array();
 
 	(void)args;
 	(void)caller;
@@ -60,6 +113,31 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 	addresses_json(d, r);
 	json_object_set_new(r, "state", json_string(d->active ? "up" : "down"));
 	json_object_set_new(r, "networks", json_array());
+	for (struct peer *p = session_peers(d->session); p; p = p->next)
+		json_array_append_new(peers, peer_json(p));
+	json_object_set_new(r, "peers", peers);
+	json_object_set_new(r, "tun", json_string(session_tun_name(d->session)));
+	json_object_set_new(r, "port", json_integer(session_port(d->session)));
+	{
+		struct session_stats st;
+
+		session_get_stats(d->session, &st);
+		json_object_set_new(
+			r, "counters",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "rx_packets", (json_int_t)st.rx_packets, "tx_packets",
+				  (json_int_t)st.tx_packets, "drop_no_route",
+				  (json_int_t)st.drop_no_route, "drop_no_endpoint",
+				  (json_int_t)st.drop_no_endpoint, "drop_bad_source",
+				  (json_int_t)st.drop_bad_source, "drop_decrypt",
+				  (json_int_t)st.drop_decrypt, "drop_malformed",
+				  (json_int_t)st.drop_malformed, "drop_staged_full",
+				  (json_int_t)st.drop_staged_full, "drop_down",
+				  (json_int_t)st.drop_down, "handshakes_initiated",
+				  (json_int_t)st.handshakes_initiated, "handshakes_completed",
+				  (json_int_t)st.handshakes_completed, "cookies_sent",
+				  (json_int_t)st.cookies_sent));
+	}
 	json_object_set_new(r, "operator_uid",
 			    d->settings.has_operator ? json_integer(d->settings.operator_uid)
 						     : json_null());
@@ -70,10 +148,10 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 
 static json_t *set_active(struct daemon *d, bool up)
 {
-	int ret = daemon_set_active(d, up);
+	char err[256];
 
-	if (ret < 0)
-		return ipc_response_error("cannot save settings: %s", strerror(-ret));
+	if (daemon_set_active(d, up, err, sizeof(err)) < 0)
+		return ipc_response_error("%s", err);
 	return ipc_response_ok(json_pack("{s:s}", "state", up ? "up" : "down"));
 }
 
@@ -129,13 +207,227 @@ static json_t *cmd_set_operator(struct daemon *d, json_t *args, const struct ipc
 			  next.has_operator ? json_integer(next.operator_uid) : json_null()));
 }
 
+/* A peer named by node id, or "wg:BASE64" for a plain WireGuard key. Fills
+ * WG (the WireGuard key) and, for node ids, NODE_ID. */
+static int parse_peer_name(const char *text, uint8_t wg[32], uint8_t node_id[32], bool *has_node_id)
+{
+	if (strncmp(text, "wg:", 3) == 0) {
+		*has_node_id = false;
+		return keytext_parse_base64(text + 3, wg);
+	}
+	if (keytext_parse_node_id(text, node_id) < 0 ||
+	    crypto_sign_ed25519_pk_to_curve25519(wg, node_id) != 0)
+		return -EINVAL;
+	*has_node_id = true;
+	return 0;
+}
+
+static json_t *cmd_debug_peer_add(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	const char *name = json_string_value(json_object_get(args, "peer"));
+	const char *ep_text = json_string_value(json_object_get(args, "endpoint"));
+	json_t *allowed = json_object_get(args, "allowed_ips"), *v;
+	struct ip_addr prefixes[PEER_MAX_ALLOWED];
+	unsigned lens[PEER_MAX_ALLOWED], n = 0;
+	uint8_t wg[32], node_id[32];
+	struct endpoint ep;
+	struct peer *p;
+	bool has_id;
+	size_t i;
+	int err = 0;
+
+	(void)caller;
+	if (!name || parse_peer_name(name, wg, node_id, &has_id) < 0)
+		return ipc_response_error("'%s' is not a node id or wg:BASE64 key",
+					  name ? name : "");
+	if (ep_text && endpoint_parse(ep_text, &ep) < 0)
+		return ipc_response_error("'%s' is not an endpoint (IP:PORT or [IPv6]:PORT)",
+					  ep_text);
+	if (allowed && !json_is_array(allowed))
+		return ipc_response_error("allowed_ips must be a list");
+	json_array_foreach(allowed, i, v)
+	{
+		const char *t = json_string_value(v);
+
+		if (n >= PEER_MAX_ALLOWED - (has_id ? 2 : 0))
+			return ipc_response_error("too many allowed IPs (at most %d)",
+						  PEER_MAX_ALLOWED - (has_id ? 2 : 0));
+		if (!t || ip_prefix_parse(t, &prefixes[n], &lens[n]) < 0)
+			return ipc_response_error("'%s' is not an IP prefix (like 10.0.0.2/32)",
+						  t ? t : "");
+		n++;
+	}
+	if (!has_id && n == 0)
+		return ipc_response_error("a plain WireGuard peer needs --allowed-ip CIDR");
+	p = session_peer_add(d->session, wg, has_id ? node_id : NULL, ep_text ? &ep : NULL, &err);
+	if (!p)
+		return ipc_response_error("%s", err == -EEXIST	 ? "that peer is already added"
+						: err == -EINVAL ? "that is this node's own key"
+								 : strerror(-err));
+	for (i = 0; i < n; i++)
+		peer_add_allowed(p, &prefixes[i], lens[i]);
+	log_info("peer %s added%s%s", name, ep_text ? " at " : "", ep_text ? ep_text : "");
+	return ipc_response_ok(peer_json(p));
+}
+
+static json_t *cmd_debug_peer_remove(struct daemon *d, json_t *args,
+				     const struct ipc_caller *caller)
+{
+	const char *name = json_string_value(json_object_get(args, "peer"));
+	uint8_t wg[32], node_id[32];
+	struct peer *p;
+	bool has_id;
+
+	(void)caller;
+	if (!name || parse_peer_name(name, wg, node_id, &has_id) < 0)
+		return ipc_response_error("'%s' is not a node id or wg:BASE64 key",
+					  name ? name : "");
+	p = session_peer_by_wg_key(d->session, wg);
+	if (!p)
+		return ipc_response_error("no such peer: %s", name);
+	session_peer_remove(d->session, p);
+	log_info("peer %s removed", name);
+	return ipc_response_ok(NULL);
+}
+
+/* A peer named by node id, a unique prefix of one (4+ characters), a mesh
+ * address, or wg:BASE64. Sets ERR to a reason when there is none. */
+static struct peer *peer_resolve(struct daemon *d, const char *name, const char **err)
+{
+	uint8_t wg[32], node_id[32];
+	struct peer *found = NULL;
+	struct ip_addr addr;
+	unsigned len;
+	size_t n = strlen(name);
+	bool has_id;
+
+	*err = "no such peer";
+	if (parse_peer_name(name, wg, node_id, &has_id) == 0)
+		return session_peer_by_wg_key(d->session, wg);
+	if (ip_prefix_parse(name, &addr, &len) == 0) {
+		if (len != (addr.family == AF_INET ? 32u : 128u)) {
+			*err = "give an address, not a prefix";
+			return NULL;
+		}
+		for (struct peer *p = session_peers(d->session); p; p = p->next)
+			if (peer_allows(p, &addr))
+				return p;
+		return NULL;
+	}
+	if (n < 4 || n >= NODE_ID_TEXT_LEN) {
+		*err = "not a node id, a unique id prefix (4+ characters), a mesh address or "
+		       "wg:KEY";
+		return NULL;
+	}
+	for (struct peer *p = session_peers(d->session); p; p = p->next) {
+		char id[NODE_ID_TEXT_LEN + 1];
+
+		if (!p->has_node_id)
+			continue;
+		keytext_format_node_id(p->node_id, id);
+		if (strncasecmp(id, name, n) != 0)
+			continue;
+		if (found) {
+			*err = "ambiguous id prefix";
+			return NULL;
+		}
+		found = p;
+	}
+	return found;
+}
+
+#define PING_TIMEOUT_MS_MAX 60000
+
+struct ping_request {
+	struct daemon *d;
+	struct ipc_request *req;
+	uint64_t sent_ns;
+	char peer[NODE_ID_TEXT_LEN + 8];
+	char endpoint[ENDPOINT_TEXT_MAX];
+};
+
+static void ping_done(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct ping_request *pr = arg;
+	struct ctl_msg_ping pong;
+	uint64_t now = loop_now_ns();
+
+	if (status == 0 &&
+	    (ctl_msg_ping_decode(body, len, &pong) < 0 || pong.mp_sent_ns != pr->sent_ns))
+		status = -EBADMSG;
+	if (status == 0)
+		ipc_request_reply(pr->req, ipc_response_ok(json_pack(
+						   "{s:s, s:f, s:s, s:s}", "peer", pr->peer,
+						   "rtt_ms", (double)(now - pr->sent_ns) / 1e6,
+						   "path", "direct", "endpoint", pr->endpoint)));
+	else if (status == -ETIMEDOUT)
+		ipc_request_reply(pr->req, ipc_response_error("no answer from %s", pr->peer));
+	else if (status == -ECANCELED)
+		ipc_request_reply(pr->req, ipc_response_error("ping to %s cancelled: peer removed",
+							      pr->peer));
+	else
+		ipc_request_reply(pr->req, ipc_response_error("ping to %s failed: %s", pr->peer,
+							      strerror(-status)));
+	free(pr);
+}
+
+static json_t *cmd_ping(struct daemon *d, struct ipc_request *req, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "peer")), *why;
+	json_int_t timeout_ms = json_integer_value(json_object_get(args, "timeout_ms"));
+	struct ctl_codec_writer w;
+	struct ctl_msg_ping ping;
+	struct ping_request *pr;
+	uint8_t body[64];
+	size_t body_len;
+	struct peer *p;
+	int ret;
+
+	if (!name)
+		return ipc_response_error("ping needs a peer");
+	p = peer_resolve(d, name, &why);
+	if (!p)
+		return ipc_response_error("%s: %s", why, name);
+	if (timeout_ms <= 0 || timeout_ms > PING_TIMEOUT_MS_MAX)
+		timeout_ms = 3000;
+	pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return ipc_response_error("out of memory");
+	pr->d = d;
+	pr->req = req;
+	pr->sent_ns = loop_now_ns();
+	if (p->has_node_id) {
+		keytext_format_node_id(p->node_id, pr->peer);
+	} else {
+		strcpy(pr->peer, "wg:");
+		keytext_format_base64(p->noise.r_public, pr->peer + 3);
+	}
+	if (endpoint_is_set(&p->endpoint))
+		endpoint_format(&p->endpoint, pr->endpoint);
+	ping.mp_nonce = randombytes_random();
+	ping.mp_sent_ns = pr->sent_ns;
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	ctl_msg_ping_encode(&w, &ping);
+	ctl_codec_writer_data(&w, &body_len);
+	ret = session_request(d->session, p, CTL_MSG_PING, body, body_len,
+			      (uint64_t)timeout_ms * 1000000ull, ping_done, pr);
+	if (ret < 0) {
+		free(pr);
+		return ipc_response_error("cannot ping %s: %s", name, strerror(-ret));
+	}
+	return IPC_DEFERRED;
+}
+
 static const struct command commands[] = {
-	{"status", ACCESS_READ, cmd_status},
-	{"id", ACCESS_READ, cmd_id},
-	{"up", ACCESS_MUTATE, cmd_up},
-	{"down", ACCESS_MUTATE, cmd_down},
-	{"shutdown", ACCESS_MUTATE, cmd_shutdown},
-	{"set-operator", ACCESS_ROOT, cmd_set_operator},
+	{"status", ACCESS_READ, cmd_status, NULL},
+	{"id", ACCESS_READ, cmd_id, NULL},
+	{"up", ACCESS_MUTATE, cmd_up, NULL},
+	{"down", ACCESS_MUTATE, cmd_down, NULL},
+	{"shutdown", ACCESS_MUTATE, cmd_shutdown, NULL},
+	{"set-operator", ACCESS_ROOT, cmd_set_operator, NULL},
+	{"debug-peer-add", ACCESS_MUTATE, cmd_debug_peer_add, NULL},
+	{"debug-peer-remove", ACCESS_MUTATE, cmd_debug_peer_remove, NULL},
+	{"ping", ACCESS_READ, NULL, cmd_ping},
 };
 
 static const char *command_denied(const struct daemon *d, const struct command *c,
@@ -151,8 +443,8 @@ static const char *command_denied(const struct daemon *d, const struct command *
 	       "grant access with: sudo ray set-operator USER";
 }
 
-json_t *daemon_handle_request(const char *cmd, json_t *args, const struct ipc_caller *caller,
-			      void *arg)
+json_t *daemon_handle_request(struct ipc_request *req, const char *cmd, json_t *args,
+			      const struct ipc_caller *caller, void *arg)
 {
 	struct daemon *d = arg;
 
@@ -167,6 +459,8 @@ json_t *daemon_handle_request(const char *cmd, json_t *args, const struct ipc_ca
 				 (int)caller->pid);
 			return ipc_response_error("%s", denied);
 		}
+		if (commands[i].run_deferred)
+			return commands[i].run_deferred(d, req, args);
 		return commands[i].run(d, args, caller);
 	}
 	return ipc_response_error("unknown command '%.64s'", cmd);

@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 #include "crypto/keytext.h"
 #include "daemon/ipc_server.h"
+#include "session/session.h"
 #include "util/eventloop.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <stdlib.h>
 
 static int daemon_lock_state_dir(struct daemon *d)
 {
@@ -97,19 +99,69 @@ static int daemon_watch_signals(struct daemon *d)
 	return loop_fd_add(d->loop, d->signal_fd, EPOLLIN, daemon_signal, d);
 }
 
-int daemon_set_active(struct daemon *d, bool up)
+int daemon_set_active(struct daemon *d, bool up, char *err, size_t err_len)
 {
 	struct settings next = d->settings;
 	int ret;
 
+	if (d->active != up) {
+		ret = session_set_up(d->session, up, err, err_len);
+		if (ret < 0)
+			return ret;
+		log_info("data plane %s", up ? "up" : "down (standby)");
+		d->active = up;
+	}
 	next.want_up = up;
 	ret = settings_save(d->settings_path, &next);
-	if (ret < 0)
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot save settings: %s", strerror(-ret));
 		return ret;
+	}
 	d->settings = next;
-	if (d->active != up)
-		log_info("data plane %s", up ? "up" : "down (standby)");
-	d->active = up;
+	return 0;
+}
+
+/* Test-only: RAYFISH_TEST_REKEY_AFTER=SECONDS shortens WireGuard's rekey
+ * interval (and the limits that follow from it) so tests see rekeys. */
+static void daemon_timer_config(struct wg_timer_config *cfg)
+{
+	const char *v = getenv("RAYFISH_TEST_REKEY_AFTER");
+	unsigned long secs;
+
+	wg_timer_config_default(cfg);
+	if (!v || !*v)
+		return;
+	secs = strtoul(v, NULL, 10);
+	if (secs < 1 || secs > 120)
+		return;
+	cfg->tc_rekey_after_time = secs * WG_NSEC_PER_SEC;
+	cfg->tc_reject_after_time = secs * 3 / 2 * WG_NSEC_PER_SEC + WG_NSEC_PER_SEC;
+	log_warn("test setting: rekey after %lu s", secs);
+}
+
+static int daemon_start_session(struct daemon *d)
+{
+	struct session_config cfg = {
+		.tun_name = d->options.tun_name,
+		.mtu = d->options.mtu,
+		.port = d->options.port,
+	};
+	char err[256];
+
+	daemon_timer_config(&cfg.timers);
+	if (cfg.mtu < SESSION_IPV6_MIN_MTU)
+		log_warn("MTU %u is below 1280, IPv6's minimum: mesh IPv6 will not work", cfg.mtu);
+	d->session =
+		session_new(d->loop, &d->identity, &cfg, daemon_on_request, d, err, sizeof(err));
+	if (!d->session) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (d->settings.want_up && session_set_up(d->session, true, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	d->active = d->settings.want_up;
 	return 0;
 }
 
@@ -167,19 +219,23 @@ int daemon_run(const struct daemon_options *options)
 	}
 	if ((ret = daemon_watch_signals(&d)) < 0) {
 		log_error("cannot watch signals: %s", strerror(-ret));
-		goto out_loop;
+		goto out_signals;
 	}
+	/* The socket first: it tells whether another daemon is already here. */
 	d.ipc = ipc_server_new(d.loop, options->socket_path, daemon_handle_request, &d, err,
 			       sizeof(err));
 	if (!d.ipc) {
 		log_error("%s", err);
 		goto out_signals;
 	}
-	d.active = d.settings.want_up;
+	if (daemon_start_session(&d) < 0)
+		goto out_session;
 	d.started_ms = loop_now_ms();
 	keytext_format_node_id(d.identity.sign_public, id);
-	log_info("rayfish %s daemon started: id %s, state %s, socket %s, %s", RAY_VERSION, id,
-		 options->state_dir, options->socket_path, d.active ? "up" : "down (standby)");
+	log_info("rayfish %s daemon started: id %s, state %s, socket %s, tun %s, udp port %u, %s",
+		 RAY_VERSION, id, options->state_dir, options->socket_path,
+		 session_tun_name(d.session), session_port(d.session),
+		 d.active ? "up" : "down (standby)");
 
 	ret = loop_run(d.loop);
 	if (ret < 0) {
@@ -189,13 +245,14 @@ int daemon_run(const struct daemon_options *options)
 		status = 0;
 	}
 
+out_session:
+	session_free(d.session);
 	ipc_server_free(d.ipc);
 out_signals:
 	if (d.signal_fd >= 0) {
 		loop_fd_remove(d.loop, d.signal_fd);
 		close(d.signal_fd);
 	}
-out_loop:
 	loop_free(d.loop);
 out_identity:
 	identity_wipe(&d.identity);

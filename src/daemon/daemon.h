@@ -14,10 +14,14 @@
 struct loop;
 struct ipc_server;
 struct ipc_caller;
+struct session;
 
 struct daemon_options {
 	const char *state_dir;
 	const char *socket_path;
+	const char *tun_name; /* "ray0" */
+	unsigned mtu;
+	uint16_t port;
 	bool debug;
 };
 
@@ -25,6 +29,7 @@ struct daemon {
 	struct daemon_options options;
 	struct loop *loop;
 	struct ipc_server *ipc;
+	struct session *session;
 	struct identity identity;
 	struct settings settings;
 	char settings_path[PATH_MAX];
@@ -38,12 +43,19 @@ struct daemon {
  * Returns the process exit status. */
 int daemon_run(const struct daemon_options *options);
 
-/* Apply `ray up` / `ray down`: persist the wish, then change the state. */
-int daemon_set_active(struct daemon *d, bool up);
+/* Apply `ray up` / `ray down`: change the state, then persist the wish.
+ * Returns 0 or -errno with a reason in ERR. */
+int daemon_set_active(struct daemon *d, bool up, char *err, size_t err_len);
 void daemon_request_shutdown(struct daemon *d);
 
+/* A control request from a peer (daemon/control.c). */
+struct peer;
+void daemon_on_request(void *arg, struct peer *p, uint32_t req_id, uint32_t method,
+		       const uint8_t *body, size_t len);
+
 /* The IPC request handler (daemon/commands.c). */
-json_t *daemon_handle_request(const char *cmd, json_t *args, const struct ipc_caller *caller,
-			      void *arg);
+struct ipc_request;
+json_t *daemon_handle_request(struct ipc_request *req, const char *cmd, json_t *args,
+			      const struct ipc_caller *caller, void *arg);
 
 #endif

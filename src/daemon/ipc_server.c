@@ -20,6 +20,8 @@
 #define IPC_MAX_CONNECTIONS 128
 #define IPC_CONN_TIMEOUT_MS 5000 /* from accept to the last byte of the response */
 
+const int ipc_deferred_marker;
+
 struct ipc_conn {
 	struct ipc_server *server;
 	struct ipc_conn *prev, *next;
@@ -31,7 +33,8 @@ struct ipc_conn {
 	uint8_t *body;
 	uint32_t body_len;
 	size_t body_got;
-	uint8_t *out; /* the framed response, once there is one */
+	bool deferred; /* someone holds it to answer later: never evict it */
+	uint8_t *out;  /* the framed response, once there is one */
 	size_t out_len, out_sent;
 };
 
@@ -151,10 +154,30 @@ static bool ipc_conn_dispatch(struct ipc_conn *conn)
 	if (ipc_request_parse(request, &cmd, &args, err, sizeof(err)) < 0) {
 		response = ipc_response_error("bad request: %s", err);
 	} else {
-		response = conn->server->handler(cmd, args, &conn->caller, conn->server->arg);
+		response = conn->server->handler((struct ipc_request *)conn, cmd, args,
+						 &conn->caller, conn->server->arg);
 	}
 	json_decref(request);
+	if (response == IPC_DEFERRED) {
+		/* The deferring code bounds the wait, not the read timeout. */
+		loop_timer_cancel(conn->server->loop, conn->timer);
+		conn->timer = 0;
+		conn->deferred = true;
+		return false;
+	}
 	return ipc_conn_respond(conn, response);
+}
+
+void ipc_request_reply(struct ipc_request *req, json_t *response)
+{
+	struct ipc_conn *conn = (struct ipc_conn *)req;
+
+	conn->deferred = false;
+	if (ipc_conn_respond(conn, response))
+		ipc_conn_close(conn);
+	else if (!conn->timer)
+		conn->timer = loop_timer_add(conn->server->loop, IPC_CONN_TIMEOUT_MS,
+					     ipc_conn_timeout, conn);
 }
 
 /* Read what is there; returns true when the connection is finished. */
@@ -223,10 +246,11 @@ static void ipc_conn_event(struct loop *loop, int fd, uint32_t events, void *arg
 /* Full: the oldest connection goes, so idle clients cannot lock others out. */
 static void ipc_server_evict_oldest(struct ipc_server *server)
 {
-	struct ipc_conn *oldest = server->conns;
+	struct ipc_conn *oldest = NULL;
 
-	while (oldest && oldest->next)
-		oldest = oldest->next;
+	for (struct ipc_conn *c = server->conns; c; c = c->next)
+		if (!c->deferred)
+			oldest = c;
 	if (oldest) {
 		log_debug("ipc: too many connections, closing the oldest (pid %d)",
 			  (int)oldest->caller.pid);

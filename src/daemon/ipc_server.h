@@ -17,10 +17,23 @@ struct ipc_caller {
 	gid_t gid;
 };
 
+/* The connection a request came on, for answering later. */
+struct ipc_request;
+
+/* A handler's answer that is not ready yet: it will come through
+ * ipc_request_reply(). */
+#define IPC_DEFERRED ((json_t *)&ipc_deferred_marker)
+extern const int ipc_deferred_marker;
+
 /* Returns the whole response object (a new reference), built with
- * ipc_response_ok / ipc_response_error. */
-typedef json_t *(*ipc_handler)(const char *cmd, json_t *args, const struct ipc_caller *caller,
-			       void *arg);
+ * ipc_response_ok / ipc_response_error, or IPC_DEFERRED. */
+typedef json_t *(*ipc_handler)(struct ipc_request *req, const char *cmd, json_t *args,
+			       const struct ipc_caller *caller, void *arg);
+
+/* Answer a deferred request (RESPONSE is stolen). REQ is gone afterwards.
+ * Every deferred request must be answered exactly once, and before
+ * ipc_server_free(): the request's own timeout is the deferring code's job. */
+void ipc_request_reply(struct ipc_request *req, json_t *response);
 
 /* Bind PATH (mode 0666; authority comes from SO_PEERCRED, not the mode) after
  * checking that no live daemon serves it; a stale socket file is replaced.

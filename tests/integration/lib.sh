@@ -22,7 +22,7 @@ T_PIDS=()
 log() { echo "[$(date +%T.%3N)] $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # Echo each command, as wireguard's netns.sh does, so a failing log reads itself.
-run() { log "+ $*"; "$@"; }
+run() { log "+ $*" >&2; "$@"; }
 
 cleanup() {
 	local rc=$? pid

@@ -1,0 +1,79 @@
+#!/bin/bash
+# The netns benchmark: the same two namespaces joined by one veth pair, and
+# over it in turn the bare link, wireguard-go and rayfish. For each: iperf3
+# TCP single-stream and 4-stream throughput, ping RTT, and the small-packet
+# rate (UDP, 64-byte payloads). Prints a table and the ratios.
+#
+#   usage: bench/run.sh [PATH_TO_RAY]     (root; BENCH_SECONDS=N per run, default 5)
+#
+#   ns a  10.55.0.1 ------------- veth ------------- 10.55.0.2  ns b
+#   bare: the veth addresses; wireguard-go: 100.127.1.1/2 on wg-*; rayfish: ray0
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
+RAY=${1:-build/ray}
+RAY=$(cd "$(dirname "$RAY")" && pwd)/$(basename "$RAY")
+export RAY
+. "$(dirname "$0")/../tests/integration/lib.sh"
+SECS=${BENCH_SECONDS:-5}
+
+netns_add a
+netns_add b
+veth_pair a b 10.55.0.1/24 10.55.0.2/24
+in_ns b iperf3 -s -D -p 5201 --logfile "$T_DIR/iperf-server.log"
+sleep 0.3
+
+declare -A R
+measure() { # NAME DEST_IP
+	local name=$1 dst=$2 out
+	out=$(in_ns a iperf3 -c "$dst" -p 5201 -t "$SECS" -J) || fail "$name: iperf3 failed"
+	R[$name,tcp1]=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
+	out=$(in_ns a iperf3 -c "$dst" -p 5201 -t "$SECS" -P 4 -J) || fail "$name: iperf3 -P 4 failed"
+	R[$name,tcp4]=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
+	out=$(in_ns a iperf3 -c "$dst" -p 5201 -t "$SECS" -u -b 0 -l 64 -J) || fail "$name: iperf3 -u failed"
+	R[$name,pps]=$(jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds / 1e3' <<<"$out")
+	R[$name,rtt]=$(in_ns a ping -c 50 -i 0.01 -q "$dst" | awk -F/ '/^rtt/ { print $5 }')
+	printf "%-14s %8.2f %10.2f %12.0f %10.3f\n" "$name" "${R[$name,tcp1]}" "${R[$name,tcp4]}" \
+		"${R[$name,pps]}" "${R[$name,rtt]}"
+}
+
+printf "%-14s %8s %10s %12s %10s\n" "" "TCP Gb/s" "TCP×4 Gb/s" "UDP64 kpps" "RTT ms"
+
+measure bare 10.55.0.2
+
+# wireguard-go at both ends; its sockets sit in /var/run/wireguard, shared.
+for n in a b; do
+	wg genkey >"$T_DIR/$n.key"
+	wg pubkey <"$T_DIR/$n.key" >"$T_DIR/$n.pub"
+	in_ns $n wireguard-go -f "wg-rb$$-$n" >"$T_DIR/wg-$n.log" 2>&1 &
+	T_PIDS+=($!)
+done
+for n in a b; do wait_for 10 "wireguard-go in $n" in_ns $n ip link show "wg-rb$$-$n"; done
+in_ns a wg set "wg-rb$$-a" private-key "$T_DIR/a.key" listen-port 51820 \
+	peer "$(cat "$T_DIR/b.pub")" endpoint 10.55.0.2:51820 allowed-ips 100.127.1.2/32
+in_ns b wg set "wg-rb$$-b" private-key "$T_DIR/b.key" listen-port 51820 \
+	peer "$(cat "$T_DIR/a.pub")" endpoint 10.55.0.1:51820 allowed-ips 100.127.1.1/32
+in_ns a ip addr add 100.127.1.1/32 peer 100.127.1.2/32 dev "wg-rb$$-a"
+in_ns b ip addr add 100.127.1.2/32 peer 100.127.1.1/32 dev "wg-rb$$-b"
+in_ns a ip link set "wg-rb$$-a" mtu 1420 up
+in_ns b ip link set "wg-rb$$-b" mtu 1420 up
+wait_for 10 "wireguard-go tunnel" in_ns a ping -c 1 -W 1 100.127.1.2
+measure wireguard-go 100.127.1.2
+for n in a b; do in_ns $n ip link del "wg-rb$$-$n" 2>/dev/null || true; done
+
+daemon_start a
+daemon_start b
+ray_on a debug peer add "$(json_get b .id id)" --endpoint 10.55.0.2:41383 >/dev/null
+ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.55.0.1:41383 >/dev/null
+b4=$(json_get b .ipv4 id)
+wait_for 10 "rayfish tunnel" in_ns a ping -c 1 -W 1 "$b4"
+measure rayfish "$b4"
+
+echo
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "-" }'; }
+echo "rayfish / wireguard-go: TCP $(ratio "${R[rayfish,tcp1]}" "${R[wireguard-go,tcp1]}")x," \
+	"TCP×4 $(ratio "${R[rayfish,tcp4]}" "${R[wireguard-go,tcp4]}")x," \
+	"UDP64 $(ratio "${R[rayfish,pps]}" "${R[wireguard-go,pps]}")x"
+echo "rayfish / bare link:    TCP $(ratio "${R[rayfish,tcp1]}" "${R[bare,tcp1]}")x," \
+	"TCP×4 $(ratio "${R[rayfish,tcp4]}" "${R[bare,tcp4]}")x," \
+	"UDP64 $(ratio "${R[rayfish,pps]}" "${R[bare,pps]}")x"
+echo "RTT over the bare link: rayfish +$(awk -v x="${R[rayfish,rtt]}" -v y="${R[bare,rtt]}" 'BEGIN { printf "%.3f", x - y }') ms," \
+	"wireguard-go +$(awk -v x="${R[wireguard-go,rtt]}" -v y="${R[bare,rtt]}" 'BEGIN { printf "%.3f", x - y }') ms"

@@ -1,0 +1,56 @@
+#include "control/messages.h"
+
+#include <errno.h>
+#include <string.h>
+
+int ctl_msg_ping_encode(struct ctl_codec_writer *w, const struct ctl_msg_ping *p)
+{
+	ctl_codec_put_map(w, 2);
+	ctl_codec_put_uint(w, CTL_PING_KEY_NONCE);
+	ctl_codec_put_uint(w, p->mp_nonce);
+	ctl_codec_put_uint(w, CTL_PING_KEY_SENT);
+	ctl_codec_put_uint(w, p->mp_sent_ns);
+	return ctl_codec_writer_error(w);
+}
+
+int ctl_msg_ping_decode(const uint8_t *buf, size_t len, struct ctl_msg_ping *p)
+{
+	struct ctl_codec_reader r;
+	struct ctl_codec_map m;
+	struct ctl_msg_ping out;
+	unsigned seen = 0;
+	uint64_t key;
+	int err;
+
+	memset(&out, 0, sizeof(out));
+	ctl_codec_reader_init(&r, buf, len, 0);
+	err = ctl_codec_map_begin(&r, &m);
+	if (err)
+		goto out;
+	while ((err = ctl_codec_map_next(&r, &m, &key)) > 0) {
+		switch (key) {
+		case CTL_PING_KEY_NONCE:
+			err = ctl_codec_get_uint(&r, &out.mp_nonce);
+			seen |= 1;
+			break;
+		case CTL_PING_KEY_SENT:
+			err = ctl_codec_get_uint(&r, &out.mp_sent_ns);
+			seen |= 2;
+			break;
+		default:
+			err = ctl_codec_skip(&r);
+			break;
+		}
+		if (err)
+			goto out;
+	}
+	if (err)
+		goto out;
+	err = ctl_codec_reader_end(&r);
+	if (!err && seen != 3)
+		err = -EBADMSG;
+	if (!err)
+		*p = out;
+out:
+	return err;
+}

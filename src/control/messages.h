@@ -1,0 +1,56 @@
+/* Control message kinds: every message on the control channel is an RPC
+ * envelope (control/rpc.h) whose body is encoded with control/codec.h as a
+ * map with small unsigned integer keys. New keys may be added to any map
+ * (readers skip what they do not know); a change that old readers would
+ * misread needs a new method number instead.
+ *
+ * Envelope (map, keys ascending):
+ *   0 kind    uint   CTL_ENV_REQUEST or CTL_ENV_RESPONSE
+ *   1 id      uint   request id (u32), echoed by the response
+ *   2 method  uint   request only: CTL_MSG_*
+ *   3 status  int    response only: 0, or a negative errno-style code
+ *   4 body    bin    the method's request or response body (may be absent)
+ *
+ * Methods:
+ *   CTL_MSG_PING  request PING {1: nonce uint, 2: sent_ns uint (sender's
+ *                 monotonic clock)}; response PONG with the same two keys
+ *                 echoed, so the requester computes the RTT from its own
+ *                 clock. Used by `ray ping`.
+ */
+#ifndef RAY_CONTROL_MESSAGES_H
+#define RAY_CONTROL_MESSAGES_H
+
+#include "control/codec.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTL_ENV_KEY_KIND   0
+#define CTL_ENV_KEY_ID	   1
+#define CTL_ENV_KEY_METHOD 2
+#define CTL_ENV_KEY_STATUS 3
+#define CTL_ENV_KEY_BODY   4
+
+#define CTL_ENV_REQUEST	 1
+#define CTL_ENV_RESPONSE 2
+
+enum ctl_msg_method {
+	CTL_MSG_PING = 1,
+};
+
+#define CTL_PING_KEY_NONCE 1
+#define CTL_PING_KEY_SENT  2
+
+/* PING request and PONG response body. */
+struct ctl_msg_ping {
+	uint64_t mp_nonce;
+	uint64_t mp_sent_ns;
+};
+
+/* Append a PING/PONG body to W (canonical). Returns 0 or the writer's error. */
+int ctl_msg_ping_encode(struct ctl_codec_writer *w, const struct ctl_msg_ping *p);
+/* Parse a PING/PONG body; both keys are required, unknown keys skipped.
+ * Returns 0 or a codec error (-EBADMSG when a key is missing). */
+int ctl_msg_ping_decode(const uint8_t *buf, size_t len, struct ctl_msg_ping *p);
+
+#endif

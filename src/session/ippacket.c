@@ -1,0 +1,190 @@
+#include "session/ippacket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define IPV4_HEADER_MIN 20
+#define IPV6_HEADER_LEN 40
+#define TCP_HEADER_MIN	20
+#define TCP_FLAG_SYN	0x02
+#define TCP_OPT_END	0
+#define TCP_OPT_NOP	1
+#define TCP_OPT_MSS	2
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+int ippacket_addrs(const uint8_t *pkt, size_t len, struct ip_addr *src, struct ip_addr *dst)
+{
+	if (len < 1)
+		return -EINVAL;
+	switch (pkt[0] >> 4) {
+	case 4:
+		if (len < IPV4_HEADER_MIN || (size_t)(pkt[0] & 0x0f) * 4 < IPV4_HEADER_MIN ||
+		    be16(pkt + 2) > len || be16(pkt + 2) < (pkt[0] & 0x0f) * 4)
+			return -EINVAL;
+		src->family = dst->family = AF_INET;
+		memcpy(src->bytes, pkt + 12, 4);
+		memcpy(dst->bytes, pkt + 16, 4);
+		return 0;
+	case 6:
+		if (len < IPV6_HEADER_LEN || (size_t)be16(pkt + 4) + IPV6_HEADER_LEN > len)
+			return -EINVAL;
+		src->family = dst->family = AF_INET6;
+		memcpy(src->bytes, pkt + 8, 16);
+		memcpy(dst->bytes, pkt + 24, 16);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+bool ip_addr_in_prefix(const struct ip_addr *addr, const struct ip_addr *prefix,
+		       unsigned prefix_len)
+{
+	unsigned full = prefix_len / 8, rest = prefix_len % 8;
+
+	if (addr->family != prefix->family)
+		return false;
+	if (memcmp(addr->bytes, prefix->bytes, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((addr->bytes[full] ^ prefix->bytes[full]) & (0xff00 >> rest)) == 0;
+}
+
+/* Incremental checksum update (RFC 1624) for one 16-bit word. */
+static void checksum_replace(uint8_t *sum, uint16_t old, uint16_t new)
+{
+	uint32_t s = (uint16_t)~be16(sum);
+
+	s += (uint16_t)~old;
+	s += new;
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (uint16_t)~s;
+	sum[0] = (uint8_t)(s >> 8);
+	sum[1] = (uint8_t)s;
+}
+
+bool ippacket_clamp_mss(uint8_t *pkt, size_t len, unsigned mtu)
+{
+	size_t ip_len, tcp_off, opt_end;
+	unsigned overhead, max_mss;
+	uint8_t *tcp;
+
+	if (len < 1)
+		return false;
+	if (pkt[0] >> 4 == 4) {
+		ip_len = (size_t)(pkt[0] & 0x0f) * 4;
+		/* TCP, first fragment only */
+		if (len < IPV4_HEADER_MIN || ip_len < IPV4_HEADER_MIN || pkt[9] != IPPROTO_TCP ||
+		    (be16(pkt + 6) & 0x1fff) != 0)
+			return false;
+		overhead = IPV4_HEADER_MIN + TCP_HEADER_MIN;
+	} else if (pkt[0] >> 4 == 6) {
+		/* Only a TCP header right after the fixed header; extension
+		 * headers on a SYN are rare enough to pass unclamped. */
+		if (len < IPV6_HEADER_LEN || pkt[6] != IPPROTO_TCP)
+			return false;
+		ip_len = IPV6_HEADER_LEN;
+		overhead = IPV6_HEADER_LEN + TCP_HEADER_MIN;
+	} else {
+		return false;
+	}
+	tcp_off = ip_len;
+	if (len < tcp_off + TCP_HEADER_MIN)
+		return false;
+	tcp = pkt + tcp_off;
+	if (!(tcp[13] & TCP_FLAG_SYN))
+		return false;
+	opt_end = tcp_off + (size_t)(tcp[12] >> 4) * 4;
+	if (opt_end > len || opt_end < tcp_off + TCP_HEADER_MIN || mtu <= overhead)
+		return false;
+	max_mss = mtu - overhead;
+	for (size_t i = tcp_off + TCP_HEADER_MIN; i < opt_end;) {
+		uint8_t kind = pkt[i], olen;
+
+		if (kind == TCP_OPT_END)
+			break;
+		if (kind == TCP_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= opt_end)
+			break;
+		olen = pkt[i + 1];
+		if (olen < 2 || i + olen > opt_end)
+			break;
+		if (kind == TCP_OPT_MSS && olen == 4) {
+			uint16_t mss = be16(pkt + i + 2);
+
+			if (mss <= max_mss)
+				return false;
+			pkt[i + 2] = (uint8_t)(max_mss >> 8);
+			pkt[i + 3] = (uint8_t)max_mss;
+			checksum_replace(tcp + 16, mss, (uint16_t)max_mss);
+			return true;
+		}
+		i += olen;
+	}
+	return false;
+}
+
+int ip_prefix_parse(const char *text, struct ip_addr *addr, unsigned *len)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t host_len = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned max;
+	struct ip_addr masked;
+
+	if (host_len == 0 || host_len >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, host_len);
+	host[host_len] = '\0';
+	memset(addr, 0, sizeof(*addr));
+	if (inet_pton(AF_INET, host, addr->bytes) == 1) {
+		addr->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, addr->bytes) == 1) {
+		addr->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	*len = max;
+	if (slash) {
+		char *end;
+		unsigned long v;
+
+		if (!slash[1] || slash[1] == '-' || slash[1] == '+')
+			return -EINVAL;
+		v = strtoul(slash + 1, &end, 10);
+		if (*end || v > max)
+			return -EINVAL;
+		*len = (unsigned)v;
+	}
+	/* The address must be the prefix itself: 10.1.2.3/8 is a typo. */
+	masked = *addr;
+	for (unsigned i = *len; i < max; i++)
+		masked.bytes[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+	if (memcmp(masked.bytes, addr->bytes, 16) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+void ip_prefix_format(const struct ip_addr *addr, unsigned len, char *out, size_t out_len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	inet_ntop(addr->family, addr->bytes, host, sizeof(host));
+	snprintf(out, out_len, "%s/%u", host, len);
+}

@@ -1,0 +1,967 @@
+#include "session/session.h"
+#include "control/frame.h"
+#include "control/reliable.h"
+#include "control/rpc.h"
+#include "crypto/address.h"
+#include "crypto/identity.h"
+#include "os/netif.h"
+#include "os/tun.h"
+#include "path/udp.h"
+#include "util/eventloop.h"
+#include "util/log.h"
+#include "wg/tai64n.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Batches per wake-up on one fd before letting the other fd have a turn. */
+#define SESSION_BATCHES_PER_TURN 4
+/* Handshake messages per second that we process at full cost; beyond it we
+ * are "under load" and demand cookies (WireGuard's DoS defence). */
+#define SESSION_HANDSHAKES_PER_SEC 256
+#define SESSION_BUF_SIZE	   PEER_PACKET_MAX
+#define NSEC_PER_MSEC		   1000000ull
+
+struct session {
+	struct loop *loop;
+	struct session_config cfg;
+	session_request_fn on_request;
+	void *arg;
+	struct wg_noise_upcalls upcalls;
+	struct wg_noise_local local;
+	struct wg_cookie_checker cookies;
+	struct peer_table peers;
+	int tun_fd, udp_fd, ifindex;
+	char tun_name[TUN_NAME_MAX];
+	uint16_t port;
+	bool up;
+	struct in_addr ipv4;
+	struct in6_addr ipv6;
+	uint64_t jitter_state;	    /* xorshift: timer jitter needs no secrecy, and no syscall */
+	uint64_t load_window_start; /* monotonic ns */
+	unsigned load_count;
+	struct session_stats stats;
+	uint8_t *bufs; /* UDP_BATCH buffers of SESSION_BUF_SIZE */
+	struct udp_batch batch;
+};
+
+/* Per-peer control state, hung off peer->ctl: the reliable channel and the
+ * request/response layer on it. */
+struct peer_ctl {
+	struct session *s;
+	struct peer *p;
+	struct ctl_channel *ch;
+	struct ctl_rpc *rpc;
+};
+
+/* A request of ours in flight: who to tell. */
+struct session_pending {
+	session_response_fn cb;
+	void *arg;
+};
+
+static void session_peer_timer_arm(struct session *s, struct peer *p, uint64_t at);
+
+static uint32_t session_jitter(struct session *s)
+{
+	uint64_t x = s->jitter_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	s->jitter_state = x;
+	return (uint32_t)(x >> 32);
+}
+
+static void session_peer_timers_run(struct session *s, struct peer *p, uint64_t now);
+
+static uint64_t wall_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	return (uint64_t)ts->tv_sec;
+}
+
+/* ---- noise upcalls ------------------------------------------------------ */
+
+static struct wg_noise_remote *upcall_remote_get(void *arg, const uint8_t public[WG_KEY_LEN])
+{
+	struct session *s = arg;
+	struct peer *p = peer_table_by_wg_key(&s->peers, public);
+
+	return p ? &p->noise : NULL;
+}
+
+static int upcall_index_new(void *arg, struct wg_noise_remote *r, uint32_t *index)
+{
+	struct session *s = arg;
+
+	return peer_index_new(&s->peers, peer_from_remote(r), index);
+}
+
+static struct wg_noise_remote *upcall_index_get(void *arg, uint32_t index)
+{
+	struct session *s = arg;
+	struct peer *p = peer_index_get(&s->peers, index);
+
+	return p ? &p->noise : NULL;
+}
+
+static void upcall_index_drop(void *arg, uint32_t index)
+{
+	struct session *s = arg;
+
+	peer_index_drop(&s->peers, index);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void session_initiate(struct session *s, struct peer *p, uint64_t now)
+{
+	uint8_t msg[WG_MSG_INITIATION_LEN], stamp[WG_TAI64N_LEN];
+	struct wg_msg_initiation m;
+	struct timespec ts;
+	int ret;
+
+	if (!endpoint_is_set(&p->endpoint))
+		return; /* nowhere to send it yet */
+	wall_now(&ts);
+	wg_tai64n_encode(stamp, (uint64_t)ts.tv_sec, (uint32_t)ts.tv_nsec);
+	ret = wg_noise_create_initiation(&p->noise, &m, stamp);
+	if (ret < 0) {
+		log_warn("cannot create a handshake initiation: %s", strerror(-ret));
+		return;
+	}
+	wg_msg_initiation_encode(&m, msg);
+	wg_cookie_maker_add_macs(&p->cookie, msg, sizeof(msg), now);
+	if (udp_send(s->udp_fd, &p->endpoint, msg, sizeof(msg)) == 0)
+		wg_timers_packet_sent(&p->timers, now);
+	wg_timers_handshake_initiated(&p->timers, now, session_jitter(s));
+	s->stats.handshakes_initiated++;
+	session_peer_timer_arm(s, p, now);
+}
+
+static void session_want_handshake(struct session *s, struct peer *p, uint64_t now)
+{
+	if (wg_timers_want_handshake(&p->timers, now))
+		session_initiate(s, p, now);
+}
+
+/* Encrypt and send one plaintext now (keepalives, control frames, staged
+ * packets). PAD: pad to 16 as WireGuard does (IP packets); control frames go
+ * unpadded so that their receiver sees their exact length. */
+static int session_send_one(struct session *s, struct peer *p, const uint8_t *plain, size_t len,
+			    bool pad, uint64_t now)
+{
+	uint8_t buf[SESSION_BUF_SIZE];
+	size_t out_len = 0;
+	int ret;
+
+	if (len > SESSION_BUF_SIZE - WG_DATA_MIN_LEN - WG_DATA_PADDING)
+		return -EMSGSIZE;
+	if (!endpoint_is_set(&p->endpoint)) {
+		s->stats.drop_no_endpoint++;
+		return -EDESTADDRREQ;
+	}
+	memcpy(buf + WG_DATA_HEADER_LEN, plain, len);
+	ret = wg_keypairs_encrypt(&p->noise.r_keypairs, now, buf, sizeof(buf), len,
+				  pad ? s->cfg.mtu : len, &out_len);
+	if (ret < 0)
+		return ret;
+	if (ret & WG_KEYPAIR_F_REKEY)
+		session_want_handshake(s, p, now);
+	udp_send(s->udp_fd, &p->endpoint, buf, out_len);
+	wg_timers_packet_sent(&p->timers, now);
+	if (len > 0) {
+		wg_timers_data_sent(&p->timers, now, session_jitter(s));
+		p->tx_bytes += len;
+	}
+	return 0;
+}
+
+/* Hold a plaintext until a handshake completes. */
+static void session_stage(struct session *s, struct peer *p, const uint8_t *plain, size_t len,
+			  uint64_t now)
+{
+	if (len > PEER_PACKET_MAX)
+		return;
+	if (!p->staged) {
+		p->staged = malloc((size_t)PEER_STAGED_MAX * PEER_PACKET_MAX);
+		if (!p->staged)
+			return;
+	}
+	if (p->nstaged == PEER_STAGED_MAX) {
+		/* Keep the newest, as WireGuard does: drop the oldest. */
+		memmove(p->staged, p->staged + PEER_PACKET_MAX,
+			(size_t)(PEER_STAGED_MAX - 1) * PEER_PACKET_MAX);
+		memmove(p->staged_len, p->staged_len + 1,
+			(PEER_STAGED_MAX - 1) * sizeof(p->staged_len[0]));
+		p->nstaged--;
+		s->stats.drop_staged_full++;
+	}
+	memcpy(p->staged + (size_t)p->nstaged * PEER_PACKET_MAX, plain, len);
+	p->staged_len[p->nstaged++] = (uint16_t)len;
+	session_want_handshake(s, p, now);
+}
+
+static void session_flush_staged(struct session *s, struct peer *p, uint64_t now)
+{
+	unsigned n = p->nstaged, i;
+
+	p->nstaged = 0;
+	for (i = 0; i < n; i++) {
+		const uint8_t *pkt = p->staged + (size_t)i * PEER_PACKET_MAX;
+
+		/* Control frames (0x01) go unpadded, IP packets padded. */
+		if (session_send_one(s, p, pkt, p->staged_len[i], pkt[0] != CTL_FRAME_MARKER, now) <
+		    0)
+			break;
+	}
+	/* Anything that did not go out is put back, in order. */
+	for (; i < n; i++) {
+		memmove(p->staged + (size_t)p->nstaged * PEER_PACKET_MAX,
+			p->staged + (size_t)i * PEER_PACKET_MAX, p->staged_len[i]);
+		p->staged_len[p->nstaged++] = p->staged_len[i];
+	}
+}
+
+/* ---- control channel ---------------------------------------------------- */
+
+static int ctl_send_frame(void *user, const uint8_t *frame, size_t len)
+{
+	struct peer_ctl *pc = user;
+	uint64_t now = loop_now_ns();
+	int ret = session_send_one(pc->s, pc->p, frame, len, false, now);
+
+	if (ret == -ENOKEY || ret == -EKEYEXPIRED) {
+		session_stage(pc->s, pc->p, frame, len, now);
+		ret = 0;
+	}
+	return ret;
+}
+
+static void ctl_deliver(void *user, uint64_t now, uint32_t msg_id, const uint8_t *msg, size_t len)
+{
+	struct peer_ctl *pc = user;
+
+	(void)msg_id;
+	if (ctl_rpc_input(pc->rpc, now, msg, len) < 0)
+		pc->s->stats.drop_malformed++;
+}
+
+static int rpc_send(void *user, uint64_t now, const uint8_t *msg, size_t len)
+{
+	struct peer_ctl *pc = user;
+
+	return ctl_channel_send(pc->ch, now, msg, len, NULL);
+}
+
+static void rpc_request(void *user, struct ctl_rpc *rpc, uint64_t now, uint32_t req_id,
+			uint32_t method, const uint8_t *body, size_t len)
+{
+	struct peer_ctl *pc = user;
+
+	(void)now;
+	if (pc->s->on_request)
+		pc->s->on_request(pc->s->arg, pc->p, req_id, method, body, len);
+	else
+		ctl_rpc_respond(rpc, now, req_id, -ENOSYS, NULL, 0);
+}
+
+static struct peer_ctl *session_peer_ctl(struct session *s, struct peer *p)
+{
+	struct ctl_channel_config cfg;
+	struct peer_ctl *pc = p->ctl;
+
+	if (pc)
+		return pc;
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return NULL;
+	ctl_channel_config_default(&cfg);
+	/* A frame must fit one tunnel packet. */
+	cfg.cc_max_frame = s->cfg.mtu;
+	pc->s = s;
+	pc->p = p;
+	pc->ch = ctl_channel_new(&cfg, ctl_send_frame, ctl_deliver, pc);
+	pc->rpc = ctl_rpc_new(rpc_send, rpc_request, pc);
+	if (!pc->ch || !pc->rpc) {
+		ctl_rpc_free(pc->rpc);
+		ctl_channel_free(pc->ch);
+		free(pc);
+		return NULL;
+	}
+	p->ctl = pc;
+	return pc;
+}
+
+static void session_peer_ctl_free(struct peer *p)
+{
+	struct peer_ctl *pc = p->ctl;
+
+	if (!pc)
+		return;
+	ctl_rpc_free(pc->rpc); /* pending requests hear -ECANCELED */
+	ctl_channel_free(pc->ch);
+	free(pc);
+	p->ctl = NULL;
+}
+
+static void session_response(void *arg, uint64_t now, uint32_t req_id, int status,
+			     const uint8_t *body, size_t len)
+{
+	struct session_pending *pending = arg;
+
+	(void)now;
+	(void)req_id;
+	pending->cb(pending->arg, status, body, len);
+	free(pending);
+}
+
+int session_request(struct session *s, struct peer *p, uint32_t method, const uint8_t *body,
+		    size_t len, uint64_t timeout, session_response_fn cb, void *arg)
+{
+	struct peer_ctl *pc = p->ctl;
+	struct session_pending *pending = malloc(sizeof(*pending));
+	uint64_t now = loop_now_ns();
+	int ret;
+
+	if (!pending)
+		return -ENOMEM;
+	pending->cb = cb;
+	pending->arg = arg;
+	ret = ctl_rpc_request(pc->rpc, now, method, body, len, timeout, session_response, pending,
+			      NULL);
+	if (ret < 0) {
+		free(pending);
+		return ret;
+	}
+	session_peer_timers_run(s, p, now);
+	return 0;
+}
+
+int session_respond(struct session *s, struct peer *p, uint32_t req_id, int32_t status,
+		    const uint8_t *body, size_t len)
+{
+	struct peer_ctl *pc = p->ctl;
+	uint64_t now = loop_now_ns();
+	int ret = ctl_rpc_respond(pc->rpc, now, req_id, status, body, len);
+
+	session_peer_timers_run(s, p, now);
+	return ret;
+}
+
+uint64_t session_control_rtt(struct session *s, struct peer *p)
+{
+	struct ctl_channel_stats st;
+
+	(void)s;
+	ctl_channel_stats(((struct peer_ctl *)p->ctl)->ch, &st);
+	return st.cs_srtt;
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+struct peer_timer_arg {
+	struct session *s;
+	struct peer *p;
+};
+
+static void session_peer_timer_fire(struct loop *loop, void *arg);
+
+static uint64_t peer_timers_next(const struct wg_timers *t);
+
+/* Run P's due timers, then make sure the loop wakes us for the next one. */
+static void session_peer_timers_run(struct session *s, struct peer *p, uint64_t now)
+{
+	uint64_t next = WG_TIMERS_NEVER, ctl_next;
+	unsigned actions = wg_timers_poll(&p->timers, now, &next);
+
+	if (actions & WG_TIMERS_ZERO_KEYS)
+		wg_noise_remote_clear(&p->noise);
+	if (actions & WG_TIMERS_GIVE_UP)
+		p->nstaged = 0;
+	if (actions & WG_TIMERS_SEND_INITIATION)
+		session_initiate(s, p, now);
+	if (actions & WG_TIMERS_SEND_KEEPALIVE)
+		session_send_one(s, p, NULL, 0, true, now);
+	/* The actions may have armed new deadlines. */
+	next = peer_timers_next(&p->timers);
+	if (p->ctl) {
+		struct peer_ctl *pc = p->ctl;
+
+		ctl_next = ctl_rpc_poll(pc->rpc, now);
+		if (ctl_next < next)
+			next = ctl_next;
+		ctl_next = ctl_channel_poll(pc->ch, now);
+		if (ctl_next < next)
+			next = ctl_next;
+	}
+	if (p->timer_id) {
+		loop_timer_cancel(s->loop, p->timer_id);
+		p->timer_id = 0;
+	}
+	p->timer_at = 0;
+	if (next != WG_TIMERS_NEVER)
+		session_peer_timer_arm(s, p, next);
+}
+
+static void session_peer_timer_fire(struct loop *loop, void *arg)
+{
+	struct peer *p = arg;
+	struct peer_ctl *pc = p->ctl; /* every peer has one: it leads back to S */
+
+	(void)loop;
+	p->timer_id = 0;
+	p->timer_at = 0;
+	session_peer_timers_run(pc->s, p, loop_now_ns());
+}
+
+/* Wake for P no later than AT (monotonic ns). Earlier wake-ups are
+ * harmless: the timers are polled and re-armed. */
+static void session_peer_timer_arm(struct session *s, struct peer *p, uint64_t at)
+{
+	uint64_t now = loop_now_ns(), delay_ms;
+
+	if (p->timer_id && p->timer_at <= at)
+		return;
+	if (p->timer_id)
+		loop_timer_cancel(s->loop, p->timer_id);
+	delay_ms = at > now ? (at - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC : 0;
+	p->timer_id = loop_timer_add(s->loop, delay_ms, session_peer_timer_fire, p);
+	p->timer_at = at;
+}
+
+/* The earliest deadline of P's WireGuard timers, without firing any. */
+static uint64_t peer_timers_next(const struct wg_timers *t)
+{
+	uint64_t next = t->t_retransmit_at;
+
+	if (t->t_keepalive_at < next)
+		next = t->t_keepalive_at;
+	if (t->t_new_handshake_at < next)
+		next = t->t_new_handshake_at;
+	if (t->t_zero_keys_at < next)
+		next = t->t_zero_keys_at;
+	if (t->t_persistent_at < next)
+		next = t->t_persistent_at;
+	return next;
+}
+
+/* After events on P: make sure the loop wakes us by its earliest deadline.
+ * Cheap enough for every packet: it arms a timer only when a deadline moved
+ * earlier than the one armed. */
+static void session_peer_touch(struct session *s, struct peer *p, uint64_t now)
+{
+	uint64_t next = peer_timers_next(&p->timers);
+
+	(void)now;
+	if (next != WG_TIMERS_NEVER)
+		session_peer_timer_arm(s, p, next);
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static bool session_under_load(struct session *s, uint64_t now)
+{
+	if (now - s->load_window_start > 1000 * NSEC_PER_MSEC) {
+		s->load_window_start = now;
+		s->load_count = 0;
+	}
+	return ++s->load_count > SESSION_HANDSHAKES_PER_SEC;
+}
+
+static size_t endpoint_cookie_source(const struct endpoint *ep, uint8_t out[18])
+{
+	memcpy(out, &ep->sin6.sin6_addr, 16);
+	memcpy(out + 16, &ep->sin6.sin6_port, 2);
+	return 18;
+}
+
+static void session_handshake_completed(struct session *s, struct peer *p, uint64_t now)
+{
+	struct timespec ts;
+
+	p->last_handshake = (time_t)wall_now(&ts);
+	s->stats.handshakes_completed++;
+	wg_timers_handshake_complete(&p->timers, now);
+}
+
+static void session_receive_handshake(struct session *s, uint8_t *buf, size_t len, int type,
+				      const struct endpoint *from, uint64_t now)
+{
+	uint8_t src[18], reply[WG_MSG_COOKIE_REPLY_LEN];
+	size_t src_len = endpoint_cookie_source(from, src);
+	struct wg_noise_remote *r = NULL;
+	enum wg_cookie_verdict verdict;
+	struct peer *p;
+
+	verdict = wg_cookie_checker_validate(&s->cookies, buf, len, src, src_len, now,
+					     session_under_load(s, now));
+	if (verdict == WG_COOKIE_DROP) {
+		s->stats.drop_malformed++;
+		return;
+	}
+	if (verdict == WG_COOKIE_SEND_REPLY) {
+		if (wg_cookie_checker_create_reply(&s->cookies, reply, buf, len, src, src_len,
+						   now) == 0 &&
+		    udp_send(s->udp_fd, from, reply, sizeof(reply)) == 0)
+			s->stats.cookies_sent++;
+		return;
+	}
+	if (type == WG_MSG_INITIATION) {
+		struct wg_msg_initiation m;
+		struct wg_msg_response resp;
+		uint8_t out[WG_MSG_RESPONSE_LEN];
+
+		if (wg_msg_initiation_decode(buf, len, &m) < 0 ||
+		    wg_noise_consume_initiation(&s->local, &m, now, &r) < 0) {
+			s->stats.drop_decrypt++;
+			return;
+		}
+		p = peer_from_remote(r);
+		p->endpoint = *from;
+		wg_timers_packet_received(&p->timers, now);
+		if (wg_noise_create_response(r, &resp, now) < 0)
+			return;
+		wg_msg_response_encode(&resp, out);
+		wg_cookie_maker_add_macs(&p->cookie, out, sizeof(out), now);
+		if (udp_send(s->udp_fd, from, out, sizeof(out)) == 0)
+			wg_timers_packet_sent(&p->timers, now);
+		wg_timers_session_derived(&p->timers, now);
+		session_peer_touch(s, p, now);
+	} else {
+		struct wg_msg_response m;
+
+		if (wg_msg_response_decode(buf, len, &m) < 0 ||
+		    wg_noise_consume_response(&s->local, &m, now, &r) < 0) {
+			s->stats.drop_decrypt++;
+			return;
+		}
+		p = peer_from_remote(r);
+		p->endpoint = *from;
+		wg_timers_packet_received(&p->timers, now);
+		wg_timers_session_derived(&p->timers, now);
+		session_handshake_completed(s, p, now);
+		/* The responder waits for our first packet to confirm the keypair. */
+		if (p->nstaged)
+			session_flush_staged(s, p, now);
+		else
+			session_send_one(s, p, NULL, 0, true, now);
+		session_peer_touch(s, p, now);
+	}
+}
+
+static void session_receive_cookie(struct session *s, const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct peer *p = peer_index_get(&s->peers, wg_msg_receiver(buf));
+
+	if (!p || wg_cookie_maker_consume_reply(&p->cookie, buf, len, now) < 0)
+		s->stats.drop_malformed++;
+}
+
+/* The IP packet length from its header, or 0 if it is not one we accept. */
+static size_t session_inner_length(const uint8_t *pkt, size_t len, struct ip_addr *src)
+{
+	struct ip_addr dst;
+	size_t ip_len;
+
+	if (ippacket_addrs(pkt, len, src, &dst) < 0)
+		return 0;
+	if (pkt[0] >> 4 == 4)
+		ip_len = (size_t)pkt[2] << 8 | pkt[3];
+	else
+		ip_len = ((size_t)pkt[4] << 8 | pkt[5]) + 40;
+	return ip_len;
+}
+
+static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
+				 const struct endpoint *from, uint64_t now)
+{
+	struct peer *p = peer_index_get(&s->peers, wg_msg_receiver(buf));
+	uint8_t *plain = buf + WG_DATA_HEADER_LEN;
+	size_t plain_len = 0, ip_len;
+	struct ip_addr src;
+	int flags;
+
+	if (!p) {
+		s->stats.drop_decrypt++;
+		return;
+	}
+	flags = wg_keypairs_decrypt(&p->noise.r_keypairs, now, buf, len, &plain_len);
+	if (flags < 0) {
+		s->stats.drop_decrypt++;
+		return;
+	}
+	/* Authenticated: the peer may have roamed. */
+	if (!endpoint_equal(&p->endpoint, from))
+		p->endpoint = *from;
+	p->last_rx = now;
+	wg_timers_packet_received(&p->timers, now);
+	if (flags & WG_KEYPAIR_F_CONFIRMED) {
+		session_handshake_completed(s, p, now);
+		session_flush_staged(s, p, now);
+	}
+	if (flags & WG_KEYPAIR_F_REKEY)
+		session_want_handshake(s, p, now);
+	if (flags & WG_KEYPAIR_F_KEEPALIVE)
+		return;
+	wg_timers_data_received(&p->timers, now);
+
+	if (plain[0] == CTL_FRAME_MARKER) {
+		struct peer_ctl *pc = session_peer_ctl(s, p);
+
+		if (pc && ctl_channel_receive(pc->ch, now, plain, plain_len) < 0)
+			s->stats.drop_malformed++;
+		if (pc)
+			session_peer_timers_run(s, p, now);
+		return;
+	}
+	ip_len = session_inner_length(plain, plain_len, &src);
+	if (!ip_len) {
+		s->stats.drop_malformed++;
+		return;
+	}
+	if (!peer_allows(p, &src)) {
+		s->stats.drop_bad_source++;
+		return;
+	}
+	if (!s->up) {
+		s->stats.drop_down++;
+		return;
+	}
+	ippacket_clamp_mss(plain, ip_len, s->cfg.mtu);
+	if (write(s->tun_fd, plain, ip_len) == (ssize_t)ip_len) {
+		p->rx_bytes += ip_len;
+		s->stats.rx_packets++;
+	}
+}
+
+static void session_udp_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct session *s = arg;
+	struct udp_batch *b = &s->batch;
+
+	(void)loop;
+	(void)events;
+	for (int turn = 0; turn < SESSION_BATCHES_PER_TURN; turn++) {
+		int n = udp_recv_batch(fd, b, SESSION_BUF_SIZE);
+		uint64_t now = loop_now_ns();
+
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			int type = wg_msg_type(b->bufs[i], b->lens[i]);
+
+			switch (type) {
+			case WG_MSG_DATA:
+				session_receive_data(s, b->bufs[i], b->lens[i], &b->eps[i], now);
+				break;
+			case WG_MSG_INITIATION:
+			case WG_MSG_RESPONSE:
+				session_receive_handshake(s, b->bufs[i], b->lens[i], type,
+							  &b->eps[i], now);
+				break;
+			case WG_MSG_COOKIE_REPLY:
+				session_receive_cookie(s, b->bufs[i], b->lens[i], now);
+				break;
+			default:
+				s->stats.drop_malformed++;
+			}
+		}
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+/* ---- from TUN to peers -------------------------------------------------- */
+
+static void session_tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct session *s = arg;
+	struct udp_batch *b = &s->batch;
+	size_t room = SESSION_BUF_SIZE - WG_DATA_MIN_LEN - WG_DATA_PADDING;
+
+	(void)loop;
+	(void)events;
+	for (int turn = 0; turn < SESSION_BATCHES_PER_TURN; turn++) {
+		uint64_t now = loop_now_ns();
+		unsigned got = 0;
+
+		b->count = 0;
+		for (; got < UDP_BATCH; got++) {
+			uint8_t *buf = b->bufs[b->count], *pkt = buf + WG_DATA_HEADER_LEN;
+			struct ip_addr src, dst;
+			struct peer *p;
+			size_t out_len = 0;
+			ssize_t n = read(fd, pkt, room);
+			int ret;
+
+			if (n <= 0)
+				break;
+			if (ippacket_addrs(pkt, (size_t)n, &src, &dst) < 0) {
+				s->stats.drop_malformed++;
+				continue;
+			}
+			p = peer_table_route(&s->peers, &dst);
+			if (!p) {
+				s->stats.drop_no_route++;
+				continue;
+			}
+			ippacket_clamp_mss(pkt, (size_t)n, s->cfg.mtu);
+			if (!endpoint_is_set(&p->endpoint)) {
+				s->stats.drop_no_endpoint++;
+				continue;
+			}
+			ret = wg_keypairs_encrypt(&p->noise.r_keypairs, now, buf, SESSION_BUF_SIZE,
+						  (size_t)n, s->cfg.mtu, &out_len);
+			if (ret < 0) {
+				session_stage(s, p, pkt, (size_t)n, now);
+				continue;
+			}
+			if (ret & WG_KEYPAIR_F_REKEY)
+				session_want_handshake(s, p, now);
+			wg_timers_packet_sent(&p->timers, now);
+			wg_timers_data_sent(&p->timers, now, session_jitter(s));
+			p->tx_bytes += (uint64_t)n;
+			b->lens[b->count] = out_len;
+			b->eps[b->count] = p->endpoint;
+			b->count++;
+			session_peer_touch(s, p, now);
+		}
+		s->stats.tx_packets += b->count;
+		if (b->count)
+			udp_send_batch(s->udp_fd, b);
+		if (got < UDP_BATCH)
+			return;
+	}
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+struct session *session_new(struct loop *loop, const struct identity *id,
+			    const struct session_config *cfg, session_request_fn on_request,
+			    void *arg, char *err, size_t err_len)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	s->loop = loop;
+	s->cfg = *cfg;
+	s->on_request = on_request;
+	s->arg = arg;
+	s->tun_fd = s->udp_fd = -1;
+	randombytes_buf(&s->jitter_state, sizeof(s->jitter_state));
+	s->jitter_state |= 1;
+	peer_table_init(&s->peers);
+	s->upcalls = (struct wg_noise_upcalls){
+		.u_arg = s,
+		.u_remote_get = upcall_remote_get,
+		.u_index_new = upcall_index_new,
+		.u_index_get = upcall_index_get,
+		.u_index_drop = upcall_index_drop,
+	};
+	if (wg_noise_local_init(&s->local, id->wg_secret, &s->upcalls, &s->cfg.timers) < 0) {
+		snprintf(err, err_len, "unusable WireGuard key");
+		goto fail;
+	}
+	wg_cookie_checker_init(&s->cookies, id->wg_public);
+	s->ipv4.s_addr = htonl(address_ipv4_derive(id->sign_public, 0));
+	address_ipv6_derive(id->sign_public, &s->ipv6);
+
+	s->bufs = malloc((size_t)UDP_BATCH * SESSION_BUF_SIZE);
+	if (!s->bufs) {
+		snprintf(err, err_len, "out of memory");
+		goto fail;
+	}
+	for (unsigned i = 0; i < UDP_BATCH; i++)
+		s->batch.bufs[i] = s->bufs + (size_t)i * SESSION_BUF_SIZE;
+
+	ret = tun_open(cfg->tun_name, s->tun_name);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot create TUN device %s: %s%s", cfg->tun_name,
+			 strerror(-ret),
+			 ret == -EPERM || ret == -EACCES ? " (needs root or CAP_NET_ADMIN)" : "");
+		goto fail;
+	}
+	s->tun_fd = ret;
+	s->ifindex = netif_index(s->tun_name);
+	if (s->ifindex < 0 || (ret = netif_set_mtu(s->ifindex, cfg->mtu)) < 0) {
+		snprintf(err, err_len, "cannot configure %s: %s", s->tun_name,
+			 strerror(s->ifindex < 0 ? -s->ifindex : -ret));
+		goto fail;
+	}
+	ret = udp_open(cfg->port, &s->port);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot open UDP port %u: %s", cfg->port, strerror(-ret));
+		goto fail;
+	}
+	s->udp_fd = ret;
+	if (loop_fd_add(loop, s->udp_fd, EPOLLIN, session_udp_readable, s) < 0 ||
+	    loop_fd_add(loop, s->tun_fd, EPOLLIN, session_tun_readable, s) < 0) {
+		snprintf(err, err_len, "cannot watch the tunnel's file descriptors");
+		goto fail;
+	}
+	return s;
+fail:
+	session_free(s);
+	return NULL;
+}
+
+void session_free(struct session *s)
+{
+	char err[128];
+
+	if (!s)
+		return;
+	if (s->up)
+		session_set_up(s, false, err, sizeof(err));
+	for (struct peer *p = s->peers.peers; p; p = p->next) {
+		if (p->timer_id)
+			loop_timer_cancel(s->loop, p->timer_id);
+		session_peer_ctl_free(p);
+	}
+	peer_table_destroy(&s->peers);
+	if (s->udp_fd >= 0) {
+		loop_fd_remove(s->loop, s->udp_fd);
+		close(s->udp_fd);
+	}
+	if (s->tun_fd >= 0) {
+		loop_fd_remove(s->loop, s->tun_fd);
+		close(s->tun_fd);
+	}
+	wg_cookie_checker_destroy(&s->cookies);
+	wg_noise_local_destroy(&s->local);
+	free(s->bufs);
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+}
+
+int session_set_up(struct session *s, bool up, char *err, size_t err_len)
+{
+	struct in_addr net4 = {htonl(ADDRESS_IPV4_PREFIX)};
+	int ret;
+
+	if (up) {
+		if ((ret = netif_set_up(s->ifindex, true)) < 0 ||
+		    (ret = netif_addr_add(s->ifindex, AF_INET, &s->ipv4, 32)) < 0 ||
+		    (ret = netif_addr_add(s->ifindex, AF_INET6, &s->ipv6, 128)) < 0 ||
+		    (ret = netif_route_add(s->ifindex, AF_INET, &net4, ADDRESS_IPV4_PREFIX_LEN)) <
+			    0 ||
+		    (ret = netif_route_add(s->ifindex, AF_INET6, &address_ipv6_prefix,
+					   ADDRESS_IPV6_PREFIX_LEN)) < 0) {
+			snprintf(err, err_len, "cannot bring %s up: %s", s->tun_name,
+				 strerror(-ret));
+			netif_set_up(s->ifindex, false);
+			return ret;
+		}
+		if (netif_route_overlaps(s->ifindex, AF_INET, &net4, ADDRESS_IPV4_PREFIX_LEN))
+			log_warn("another route already covers part of 100.64.0.0/10 (another "
+				 "VPN or a CGNAT network?): mesh IPv4 may not work; IPv6 will");
+	} else {
+		netif_route_del(s->ifindex, AF_INET, &net4, ADDRESS_IPV4_PREFIX_LEN);
+		netif_route_del(s->ifindex, AF_INET6, &address_ipv6_prefix,
+				ADDRESS_IPV6_PREFIX_LEN);
+		netif_addr_del(s->ifindex, AF_INET, &s->ipv4, 32);
+		netif_addr_del(s->ifindex, AF_INET6, &s->ipv6, 128);
+		ret = netif_set_up(s->ifindex, false);
+		if (ret < 0) {
+			snprintf(err, err_len, "cannot bring %s down: %s", s->tun_name,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	s->up = up;
+	return 0;
+}
+
+uint16_t session_port(const struct session *s)
+{
+	return s->port;
+}
+
+const char *session_tun_name(const struct session *s)
+{
+	return s->tun_name;
+}
+
+struct peer *session_peer_add(struct session *s, const uint8_t wg_public[32],
+			      const uint8_t *node_id, const struct endpoint *ep, int *err)
+{
+	struct peer *p;
+
+	if (peer_table_by_wg_key(&s->peers, wg_public)) {
+		*err = -EEXIST;
+		return NULL;
+	}
+	if (sodium_memcmp(wg_public, s->local.l_public, 32) == 0) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	p = peer_table_add(&s->peers, &s->local, wg_public, &s->cfg.timers);
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (node_id) {
+		struct ip_addr a = {.family = AF_INET};
+		uint32_t v4 = htonl(address_ipv4_derive(node_id, 0));
+
+		p->has_node_id = true;
+		memcpy(p->node_id, node_id, 32);
+		memcpy(a.bytes, &v4, 4);
+		peer_add_allowed(p, &a, 32);
+		struct in6_addr v6;
+
+		address_ipv6_derive(node_id, &v6);
+		a.family = AF_INET6;
+		memcpy(a.bytes, &v6, sizeof(v6));
+		peer_add_allowed(p, &a, 128);
+	}
+	if (ep)
+		p->endpoint = *ep;
+	if (!session_peer_ctl(s, p)) {
+		peer_table_remove(&s->peers, p);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+void session_peer_remove(struct session *s, struct peer *p)
+{
+	if (p->timer_id)
+		loop_timer_cancel(s->loop, p->timer_id);
+	session_peer_ctl_free(p);
+	peer_table_remove(&s->peers, p);
+}
+
+struct peer *session_peers(struct session *s)
+{
+	return s->peers.peers;
+}
+
+struct peer *session_peer_by_node_id(struct session *s, const uint8_t id[32])
+{
+	return peer_table_by_node_id(&s->peers, id);
+}
+
+struct peer *session_peer_by_wg_key(struct session *s, const uint8_t key[32])
+{
+	return peer_table_by_wg_key(&s->peers, key);
+}
+
+void session_get_stats(const struct session *s, struct session_stats *st)
+{
+	*st = s->stats;
+}

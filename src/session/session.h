@@ -1,0 +1,88 @@
+/* The session engine: one TUN device, one UDP socket, and a WireGuard
+ * session per peer over them. It routes packets from TUN to peers by
+ * destination, checks that packets from a peer carry that peer's source
+ * addresses, runs handshakes and timers, and carries control frames (plaintext
+ * starting 0x01) to a reliable control channel per peer.
+ *
+ * Runs on the daemon's event loop, single-threaded; the packet path works on
+ * batches (recvmmsg/sendmmsg) and allocates nothing per packet. */
+#ifndef RAY_SESSION_SESSION_H
+#define RAY_SESSION_SESSION_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "path/endpoint.h"
+#include "session/peer.h"
+#include "wg/timers.h"
+
+struct loop;
+struct identity;
+struct session;
+
+#define SESSION_DEFAULT_PORT 41383
+#define SESSION_DEFAULT_MTU  1420
+#define SESSION_MIN_MTU	     576
+#define SESSION_IPV6_MIN_MTU 1280
+
+struct session_config {
+	const char *tun_name; /* "ray0" */
+	unsigned mtu;
+	uint16_t port; /* 0: any */
+	struct wg_timer_config timers;
+};
+
+/* A control request from P (method and body as in control/messages.h).
+ * Answer it with session_respond(), now or later. BODY lives until the call
+ * returns. */
+typedef void (*session_request_fn)(void *arg, struct peer *p, uint32_t req_id, uint32_t method,
+				   const uint8_t *body, size_t len);
+/* The outcome of our request: STATUS 0 with the peer's body, the peer's
+ * error, -ETIMEDOUT, or -ECANCELED when the peer or the session goes away. */
+typedef void (*session_response_fn)(void *arg, int status, const uint8_t *body, size_t len);
+
+/* Opens the TUN device and the UDP socket; the device stays down (no
+ * addresses or routes) until session_set_up(). NULL with a reason in ERR. */
+struct session *session_new(struct loop *loop, const struct identity *id,
+			    const struct session_config *cfg, session_request_fn on_request,
+			    void *arg, char *err, size_t err_len);
+/* Removes addresses and routes, closes everything, wipes keys. */
+void session_free(struct session *s);
+
+/* Up: link up with the node's addresses and routes for the mesh prefixes.
+ * Down: link down, addresses removed; sessions and control stay.
+ * Returns 0 or -errno (reason in ERR). */
+int session_set_up(struct session *s, bool up, char *err, size_t err_len);
+
+uint16_t session_port(const struct session *s);
+const char *session_tun_name(const struct session *s);
+
+/* Peers. ALLOWED prefixes route to the peer and are accepted from it. */
+struct peer *session_peer_add(struct session *s, const uint8_t wg_public[32],
+			      const uint8_t *node_id, const struct endpoint *ep, int *err);
+void session_peer_remove(struct session *s, struct peer *p);
+struct peer *session_peers(struct session *s); /* iterate with ->next */
+struct peer *session_peer_by_node_id(struct session *s, const uint8_t id[32]);
+struct peer *session_peer_by_wg_key(struct session *s, const uint8_t key[32]);
+
+/* Send request METHOD with BODY to P over its control channel (reliable,
+ * bodies up to about 1 MiB); CB(ARG, ...) runs exactly once, unless this
+ * returns an error. TIMEOUT in ns. Returns 0 or -errno. */
+int session_request(struct session *s, struct peer *p, uint32_t method, const uint8_t *body,
+		    size_t len, uint64_t timeout, session_response_fn cb, void *arg);
+int session_respond(struct session *s, struct peer *p, uint32_t req_id, int32_t status,
+		    const uint8_t *body, size_t len);
+/* Smoothed RTT of P's control channel in ns, 0 before the first sample. */
+uint64_t session_control_rtt(struct session *s, struct peer *p);
+
+struct session_stats {
+	uint64_t rx_packets, tx_packets;
+	uint64_t drop_no_route, drop_no_endpoint, drop_bad_source, drop_decrypt, drop_malformed,
+		drop_staged_full, drop_down;
+	uint64_t handshakes_initiated, handshakes_completed, cookies_sent;
+};
+void session_get_stats(const struct session *s, struct session_stats *st);
+
+#endif

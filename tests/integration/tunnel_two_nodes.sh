@@ -1,0 +1,79 @@
+#!/bin/bash
+# Two rayfish nodes with static peers: ping over mesh IPv4 and IPv6, iperf3
+# TCP both ways, `ray ping` over the control channel; `ray down` stops data
+# while `ray ping` still answers, `ray up` restores it; a peer cannot spoof a
+# source address that is not its own.
+#
+#   ns a: ray0 100.x / fd72:..   10.66.0.1 ---- veth ---- 10.66.0.2   ns b: ray0
+. "$(dirname "$0")/lib.sh"
+
+netns_add a
+netns_add b
+veth_pair a b 10.66.0.1/24 10.66.0.2/24
+daemon_start a
+daemon_start b
+id_a=$(json_get a .id id)
+id_b=$(json_get b .id id)
+a4=$(json_get a .ipv4 id)
+b4=$(json_get b .ipv4 id)
+b6=$(json_get b .ipv6 id)
+
+run ray_on a debug peer add "$id_b" --endpoint 10.66.0.2:41383
+run ray_on b debug peer add "$id_a" --endpoint 10.66.0.1:41383
+
+log "ping over mesh IPv4 and IPv6, both ways"
+run in_ns a ping -c 3 -i 0.2 -W 3 "$b4"
+run in_ns a ping -6 -c 3 -i 0.2 -W 3 "$b6"
+run in_ns b ping -c 3 -i 0.2 -W 3 "$a4"
+json_get a '.peers[0].last_handshake > 0 and .peers[0].path == "direct"' status >/dev/null ||
+	fail "status shows no handshake or no direct path"
+json_get a '.peers[0].rx_bytes > 0 and .peers[0].tx_bytes > 0' status >/dev/null ||
+	fail "status shows no traffic"
+
+log "iperf3 TCP both ways"
+in_ns b iperf3 -s -D -1 -p 5201
+in_ns a iperf3 -s -D -1 -p 5202
+sleep 0.3
+in_ns a iperf3 -c "$b4" -p 5201 -t 3 -J >"$T_DIR/ab.json" || fail "iperf3 a -> b failed"
+in_ns b iperf3 -c "$a4" -p 5202 -t 3 -J >"$T_DIR/ba.json" || fail "iperf3 b -> a failed"
+ab=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$T_DIR/ab.json")
+ba=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$T_DIR/ba.json")
+log "a -> b: $ab Mbit/s, b -> a: $ba Mbit/s"
+[ "$ab" -gt 10 ] && [ "$ba" -gt 10 ] || fail "throughput too low"
+
+log "ray ping by id prefix and by mesh address"
+ray_on a ping "${id_b:0:8}" -c 2 --json >"$T_DIR/ping.json"
+jq -e '.received == 2 and .replies[0].path == "direct" and .replies[0].endpoint == "10.66.0.2:41383"' \
+	"$T_DIR/ping.json" >/dev/null || fail "ray ping: $(cat "$T_DIR/ping.json")"
+run ray_on a ping "$b6" -c 1
+
+log "ray down on b: data stops, control still answers"
+run ray_on b down
+in_ns b ip -br link show ray0 | grep -q DOWN || fail "b's ray0 is not down"
+if in_ns b ip addr show dev ray0 | grep -q "$b4"; then fail "b kept its address while down"; fi
+if in_ns a ping -c 2 -i 0.2 -W 1 "$b4" >/dev/null; then fail "data flowed to a node that is down"; fi
+run ray_on a ping "$id_b" -c 2
+json_get b '.counters.drop_down > 0' status >/dev/null || fail "b did not count packets dropped while down"
+
+log "ray up on b: data flows again"
+run ray_on b up
+wait_for 10 "ping after ray up" in_ns a ping -c 1 -W 1 "$b4"
+
+log "a source address that is not the peer's own is dropped"
+run in_ns b ip addr add 100.99.99.99/32 dev ray0
+before=$(json_get a .counters.drop_bad_source status)
+in_ns b ping -c 2 -i 0.2 -W 1 -I 100.99.99.99 "$a4" >/dev/null 2>&1 || true
+after=$(json_get a .counters.drop_bad_source status)
+[ "$after" -gt "$before" ] || fail "spoofed source was not dropped ($before -> $after)"
+
+log "unknown peer: clear error"
+if ray_on a ping nosuchpeer -c 1 2>"$T_DIR/err"; then fail "ping to unknown peer succeeded"; fi
+grep -q "no such peer" "$T_DIR/err" || fail "unclear error: $(cat "$T_DIR/err")"
+
+log "a removed peer is gone from status and routes"
+run ray_on a debug peer remove "$id_b"
+json_get a '.peers == []' status >/dev/null || fail "peer still listed"
+if in_ns a ping -c 1 -W 1 "$b4" >/dev/null; then fail "traffic to a removed peer"; fi
+daemon_stop a
+daemon_stop b
+log "PASS"

@@ -1,0 +1,160 @@
+/* IP header parsing, prefixes, MSS clamping (with a checksum that must stay
+ * valid), endpoint text forms. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "path/endpoint.h"
+#include "session/ippacket.h"
+
+/* A TCP SYN over IPv4 with MSS 1460 (as a 1500-MTU host sends it). */
+static size_t make_syn4(uint8_t *p, uint16_t mss)
+{
+	static const uint8_t tmpl[] = {
+		0x45, 0x00, 0x00, 0x2c, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06,
+		0x00, 0x00, 100,  64,	0,    1,    100,  64,	0,    2, /* IP */
+		0x30, 0x39, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+		0x00, 0x00, 0x60, 0x02, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, /* TCP, data offset 6 */
+		0x02, 0x04, 0x00, 0x00,					    /* MSS option */
+	};
+	memcpy(p, tmpl, sizeof(tmpl));
+	p[42] = (uint8_t)(mss >> 8);
+	p[43] = (uint8_t)mss;
+	return sizeof(tmpl);
+}
+
+/* Ones'-complement sum of the TCP segment with its IPv4 pseudo-header. */
+static uint16_t tcp4_checksum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+	size_t tcp_len = len - 20;
+
+	for (int i = 12; i < 20; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	sum += 6 + (uint32_t)tcp_len;
+	for (size_t i = 20; i < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | (i + 1 < len ? p[i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void set_tcp4_checksum(uint8_t *p, size_t len)
+{
+	uint16_t c;
+
+	p[36] = p[37] = 0;
+	c = tcp4_checksum(p, len);
+	p[36] = (uint8_t)(c >> 8);
+	p[37] = (uint8_t)c;
+}
+
+static void test_clamp_mss(void **state)
+{
+	uint8_t p[64];
+	size_t len = make_syn4(p, 1460);
+
+	(void)state;
+	set_tcp4_checksum(p, len);
+	assert_int_equal(tcp4_checksum(p, len), 0);
+	/* MTU 1420: MSS 1420 - 20 - 20 = 1380 */
+	assert_true(ippacket_clamp_mss(p, len, 1420));
+	assert_int_equal(p[42] << 8 | p[43], 1380);
+	assert_int_equal(tcp4_checksum(p, len), 0);
+	/* already small enough: untouched */
+	assert_false(ippacket_clamp_mss(p, len, 1420));
+	/* not a SYN: untouched */
+	len = make_syn4(p, 1460);
+	p[33] = 0x10;
+	assert_false(ippacket_clamp_mss(p, len, 1420));
+	/* truncated options: no read past the end */
+	len = make_syn4(p, 1460);
+	assert_false(ippacket_clamp_mss(p, len - 3, 1420));
+}
+
+static void test_addrs(void **state)
+{
+	uint8_t p[64];
+	size_t len = make_syn4(p, 1460);
+	struct ip_addr src, dst;
+
+	(void)state;
+	assert_int_equal(ippacket_addrs(p, len, &src, &dst), 0);
+	assert_int_equal(src.family, AF_INET);
+	assert_int_equal(dst.bytes[3], 2);
+	assert_int_equal(ippacket_addrs(p, 19, &src, &dst), -EINVAL);
+	p[3] = 0xff; /* total length beyond the buffer */
+	assert_int_equal(ippacket_addrs(p, len, &src, &dst), -EINVAL);
+	p[0] = 0x55; /* version 5 */
+	assert_int_equal(ippacket_addrs(p, len, &src, &dst), -EINVAL);
+	assert_int_equal(ippacket_addrs(p, 0, &src, &dst), -EINVAL);
+}
+
+static void test_prefixes(void **state)
+{
+	struct ip_addr a, pfx;
+	unsigned len;
+	char text[64];
+
+	(void)state;
+	assert_int_equal(ip_prefix_parse("100.64.0.0/10", &pfx, &len), 0);
+	assert_int_equal(len, 10);
+	assert_int_equal(ip_prefix_parse("100.127.255.255", &a, &len), 0);
+	assert_int_equal(len, 32);
+	assert_true(ip_addr_in_prefix(&a, &pfx, 10));
+	assert_int_equal(ip_prefix_parse("100.128.0.0", &a, &len), 0);
+	assert_false(ip_addr_in_prefix(&a, &pfx, 10));
+	assert_int_equal(ip_prefix_parse("fd72:6179::/32", &pfx, &len), 0);
+	ip_prefix_format(&pfx, len, text, sizeof(text));
+	assert_string_equal(text, "fd72:6179::/32");
+	/* host bits set, out of range, junk */
+	assert_int_equal(ip_prefix_parse("10.1.2.3/8", &a, &len), -EINVAL);
+	assert_int_equal(ip_prefix_parse("10.0.0.0/33", &a, &len), -EINVAL);
+	assert_int_equal(ip_prefix_parse("10.0.0.0/", &a, &len), -EINVAL);
+	assert_int_equal(ip_prefix_parse("10.0.0.0/-1", &a, &len), -EINVAL);
+	assert_int_equal(ip_prefix_parse("nonsense", &a, &len), -EINVAL);
+	assert_int_equal(ip_prefix_parse("", &a, &len), -EINVAL);
+}
+
+static void test_endpoints(void **state)
+{
+	struct endpoint a, b;
+	char text[ENDPOINT_TEXT_MAX];
+
+	(void)state;
+	assert_int_equal(endpoint_parse("10.0.0.1:51820", &a), 0);
+	endpoint_format(&a, text);
+	assert_string_equal(text, "10.0.0.1:51820");
+	assert_int_equal(endpoint_parse("[fd00::1]:41383", &b), 0);
+	endpoint_format(&b, text);
+	assert_string_equal(text, "[fd00::1]:41383");
+	assert_false(endpoint_equal(&a, &b));
+	assert_true(endpoint_is_set(&a));
+	for (const char *bad = "10.0.0.1\0"
+			       "10.0.0.1:0\0"
+			       "10.0.0.1:65536\0"
+			       ":80\0"
+			       "[fd00::1]\0"
+			       "fd00::1:80\0"
+			       "host:80\0"
+			       "10.0.0.1:+5\0";
+	     *bad; bad += strlen(bad) + 1)
+		assert_int_equal(endpoint_parse(bad, &a), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clamp_mss),
+		cmocka_unit_test(test_addrs),
+		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_endpoints),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
