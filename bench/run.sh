@@ -24,11 +24,11 @@ sleep 0.3
 declare -A R
 measure() { # NAME DEST_IP
 	local name=$1 dst=$2 out
-	out=$(in_ns a iperf3 -c "$dst" -p 5201 -t "$SECS" -J) || fail "$name: iperf3 failed"
+	out=$(in_ns a timeout 60 iperf3 -c "$dst" -p 5201 -t "$SECS" -J) || fail "$name: iperf3 failed"
 	R[$name,tcp1]=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
-	out=$(in_ns a iperf3 -c "$dst" -p 5201 -t "$SECS" -P 4 -J) || fail "$name: iperf3 -P 4 failed"
+	out=$(in_ns a timeout 60 iperf3 -c "$dst" -p 5201 -t "$SECS" -P 4 -J) || fail "$name: iperf3 -P 4 failed"
 	R[$name,tcp4]=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
-	out=$(in_ns a iperf3 -c "$dst" -p 5201 -t "$SECS" -u -b 0 -l 64 -J) || fail "$name: iperf3 -u failed"
+	out=$(in_ns a timeout 60 iperf3 -c "$dst" -p 5201 -t "$SECS" -u -b 0 -l 64 -J) || fail "$name: iperf3 -u failed"
 	R[$name,pps]=$(jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds / 1e3' <<<"$out")
 	R[$name,rtt]=$(in_ns a ping -c 50 -i 0.01 -q "$dst" | awk -F/ '/^rtt/ { print $5 }')
 	printf "%-14s %8.2f %10.2f %12.0f %10.3f\n" "$name" "${R[$name,tcp1]}" "${R[$name,tcp4]}" \

@@ -259,11 +259,52 @@ static int parse_ulong(const char *text, unsigned long min, unsigned long max, u
 	return 0;
 }
 
+/* ray debug send PEER BYTES [--timeout SECONDS] */
+static int cli_debug_send(struct cli *cli, int argc, char **argv)
+{
+	unsigned long bytes, timeout = 30;
+	char err[512];
+	json_t *req, *resp, *r;
+	int ret = 1;
+
+	if (parse_ulong(argv[1], 0, 1 << 20, &bytes) < 0)
+		return cli_fail("'%s' is not a byte count", argv[1]);
+	if (argc == 4 && strcmp(argv[2], "--timeout") == 0) {
+		if (parse_ulong(argv[3], 1, 120, &timeout) < 0)
+			return cli_fail("--timeout: '%s' is not 1-120 seconds", argv[3]);
+	} else if (argc != 2) {
+		return cli_usage(cli_find("debug"));
+	}
+	req = json_pack("{s:s, s:{s:s, s:I, s:I}}", "cmd", "debug-send", "args", "peer", argv[0],
+			"bytes", (json_int_t)bytes, "timeout_ms", (json_int_t)timeout * 1000);
+	resp = ipc_client_call(cli->socket_path, req, (int)timeout * 1000 + 5000, err, sizeof(err));
+	json_decref(req);
+	if (!resp)
+		return cli_fail("%s", err);
+	r = json_object_get(resp, "result");
+	if (json_is_true(json_object_get(resp, "ok")) && r) {
+		if (cli->json)
+			cli_print_json(r);
+		else
+			printf("%lu bytes arrived intact in %.3f s\n", bytes,
+			       json_real_value(json_object_get(r, "seconds")));
+		ret = 0;
+	} else {
+		const char *why = json_string_value(json_object_get(resp, "error"));
+
+		cli_fail("%s", why ? why : "send failed");
+	}
+	json_decref(resp);
+	return ret;
+}
+
 static int cmd_debug(struct cli *cli, int argc, char **argv)
 {
 	const struct cli_command *c = cli_find("debug");
 	json_t *args, *allowed, *r;
 
+	if (argc >= 3 && strcmp(argv[0], "send") == 0)
+		return cli_debug_send(cli, argc - 1, argv + 1);
 	if (argc < 3 || strcmp(argv[0], "peer") != 0)
 		return cli_usage(c);
 	if (strcmp(argv[1], "remove") == 0) {
@@ -522,11 +563,15 @@ static const struct cli_command cli_commands[] = {
 	 "-W: seconds to wait for each answer (default 3). Works while down.\n"
 	 "Exits 1 if no answer came.\n",
 	 cmd_ping},
-	{"debug", "peer add ID [--endpoint IP:PORT] [--allowed-ip CIDR]... | peer remove ID",
+	{"debug",
+	 "peer add ID [--endpoint IP:PORT] [--allowed-ip CIDR]... | peer remove ID | "
+	 "send PEER BYTES [--timeout S]",
 	 "static peers, until networks exist",
 	 "Adds or removes a peer by hand. ID is a node id, or wg:BASE64 for a plain\n"
 	 "WireGuard peer (which then needs at least one --allowed-ip). A node id's\n"
-	 "mesh addresses are its allowed IPs. Needs root or the operator.\n",
+	 "mesh addresses are its allowed IPs. 'send' sends BYTES random bytes (up to\n"
+	 "1 MiB less 64) over the control channel and checks the peer's hash of them.\n"
+	 "Needs root or the operator.\n",
 	 cmd_debug},
 	{"version", "[--json]", "print the version", "Prints the version of ray.\n", cmd_version},
 	{"help", "[COMMAND]", "show help for a command",

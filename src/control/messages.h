@@ -16,6 +16,9 @@
  *                 monotonic clock)}; response PONG with the same two keys
  *                 echoed, so the requester computes the RTT from its own
  *                 clock. Used by `ray ping`.
+ *   CTL_MSG_ECHO  request {1: data bin}; response {1: length uint, 2: digest
+ *                 bin (BLAKE2b-256 of data)}. Used by `ray debug send` to
+ *                 prove large messages arrive whole.
  */
 #ifndef RAY_CONTROL_MESSAGES_H
 #define RAY_CONTROL_MESSAGES_H
@@ -36,6 +39,7 @@
 
 enum ctl_msg_method {
 	CTL_MSG_PING = 1,
+	CTL_MSG_ECHO = 2,
 };
 
 #define CTL_PING_KEY_NONCE 1
@@ -52,5 +56,20 @@ int ctl_msg_ping_encode(struct ctl_codec_writer *w, const struct ctl_msg_ping *p
 /* Parse a PING/PONG body; both keys are required, unknown keys skipped.
  * Returns 0 or a codec error (-EBADMSG when a key is missing). */
 int ctl_msg_ping_decode(const uint8_t *buf, size_t len, struct ctl_msg_ping *p);
+
+#define CTL_ECHO_KEY_DATA   1
+#define CTL_ECHO_KEY_LENGTH 1
+#define CTL_ECHO_KEY_DIGEST 2
+#define CTL_ECHO_DIGEST_LEN 32
+
+/* ECHO request: append {1: data}; parse it, pointing *DATA into BUF. */
+int ctl_msg_echo_request_encode(struct ctl_codec_writer *w, const uint8_t *data, size_t len);
+int ctl_msg_echo_request_decode(const uint8_t *buf, size_t len, const uint8_t **data,
+				size_t *data_len);
+/* ECHO response: {1: length, 2: digest}. */
+int ctl_msg_echo_reply_encode(struct ctl_codec_writer *w, uint64_t length,
+			      const uint8_t digest[CTL_ECHO_DIGEST_LEN]);
+int ctl_msg_echo_reply_decode(const uint8_t *buf, size_t len, uint64_t *length,
+			      uint8_t digest[CTL_ECHO_DIGEST_LEN]);
 
 #endif

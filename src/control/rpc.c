@@ -52,20 +52,25 @@ struct ctl_rpc *ctl_rpc_new(ctl_rpc_send_fn send, ctl_rpc_request_fn handler, vo
 	return rpc;
 }
 
-void ctl_rpc_free(struct ctl_rpc *rpc)
+void ctl_rpc_fail_all(struct ctl_rpc *rpc, uint64_t now, int status)
 {
 	struct pending p;
 	unsigned i;
 
-	if (!rpc)
-		return;
 	for (i = 0; i < CTL_RPC_MAX_PENDING; i++) {
 		if (!rpc->pending[i].used)
 			continue;
 		p = rpc->pending[i];
 		rpc->pending[i].used = false;
-		p.cb(p.arg, 0, p.id, -ECANCELED, NULL, 0);
+		p.cb(p.arg, now, p.id, status, NULL, 0);
 	}
+}
+
+void ctl_rpc_free(struct ctl_rpc *rpc)
+{
+	if (!rpc)
+		return;
+	ctl_rpc_fail_all(rpc, 0, -ECANCELED);
 	free(rpc);
 }
 

@@ -46,6 +46,10 @@ void ctl_rpc_free(struct ctl_rpc *rpc);
 int ctl_rpc_request(struct ctl_rpc *rpc, uint64_t now, uint32_t method, const uint8_t *body,
 		    size_t len, uint64_t timeout, ctl_rpc_response_fn cb, void *arg,
 		    uint32_t *req_id);
+/* End every pending request now with STATUS (e.g. -ETIMEDOUT when the
+ * channel under the rpc has given up on the peer). */
+void ctl_rpc_fail_all(struct ctl_rpc *rpc, uint64_t now, int status);
+
 /* Forget a pending request without calling its callback. 0 or -ENOENT. */
 int ctl_rpc_cancel(struct ctl_rpc *rpc, uint32_t req_id);
 

@@ -1,6 +1,7 @@
 /* The IPC commands the daemon answers, and who may run them. */
 #include "control/codec.h"
 #include "control/messages.h"
+#include "control/reliable.h"
 #include "crypto/address.h"
 #include "crypto/keytext.h"
 #include "daemon/daemon.h"
@@ -59,8 +60,9 @@ static json_t *cmd_id(struct daemon *d, json_t *args, const struct ipc_caller *c
 	return ipc_response_ok(r);
 }
 
-static json_t *peer_json(const struct peer *p)
+static json_t *peer_json(struct daemon *d, struct peer *p)
 {
+	struct ctl_channel_stats cs;
 	char text[ENDPOINT_TEXT_MAX > 64 ? ENDPOINT_TEXT_MAX : 64], wg[KEY_BASE64_TEXT_LEN + 1];
 	char id[NODE_ID_TEXT_LEN + 1];
 	json_t *o = json_object(), *allowed = json_array();
@@ -100,6 +102,16 @@ static json_t *peer_json(const struct peer *p)
 					      : json_null());
 	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)p->rx_bytes));
 	json_object_set_new(o, "tx_bytes", json_integer((json_int_t)p->tx_bytes));
+	session_control_stats(d->session, p, &cs);
+	json_object_set_new(
+		o, "control",
+		json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "srtt_ms",
+			  (double)cs.cs_srtt / 1e6, "msgs_sent", (json_int_t)cs.cs_msgs_sent,
+			  "msgs_failed", (json_int_t)cs.cs_msgs_failed, "msgs_delivered",
+			  (json_int_t)cs.cs_msgs_delivered, "frames_retransmitted",
+			  (json_int_t)cs.cs_frames_retransmitted, "frames_dropped",
+			  (json_int_t)cs.cs_frames_dropped, "queued", (json_int_t)cs.cs_tx_msgs,
+			  "in_flight", (json_int_t)cs.cs_in_flight));
 	return o;
 }
 
@@ -114,7 +126,7 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 	json_object_set_new(r, "state", json_string(d->active ? "up" : "down"));
 	json_object_set_new(r, "networks", json_array());
 	for (struct peer *p = session_peers(d->session); p; p = p->next)
-		json_array_append_new(peers, peer_json(p));
+		json_array_append_new(peers, peer_json(d, p));
 	json_object_set_new(r, "peers", peers);
 	json_object_set_new(r, "tun", json_string(session_tun_name(d->session)));
 	json_object_set_new(r, "port", json_integer(session_port(d->session)));
@@ -267,7 +279,7 @@ static json_t *cmd_debug_peer_add(struct daemon *d, json_t *args, const struct i
 	for (i = 0; i < n; i++)
 		peer_add_allowed(p, &prefixes[i], lens[i]);
 	log_info("peer %s added%s%s", name, ep_text ? " at " : "", ep_text ? ep_text : "");
-	return ipc_response_ok(peer_json(p));
+	return ipc_response_ok(peer_json(d, p));
 }
 
 static json_t *cmd_debug_peer_remove(struct daemon *d, json_t *args,
@@ -418,6 +430,89 @@ static json_t *cmd_ping(struct daemon *d, struct ipc_request *req, json_t *args)
 	return IPC_DEFERRED;
 }
 
+#define DEBUG_SEND_MAX (CTL_CHANNEL_MAX_MSG - 64) /* room for the envelope */
+
+struct send_request {
+	struct ipc_request *req;
+	uint64_t sent_ns;
+	size_t len;
+	uint8_t digest[CTL_ECHO_DIGEST_LEN];
+};
+
+static void debug_send_done(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct send_request *sr = arg;
+	uint8_t digest[CTL_ECHO_DIGEST_LEN];
+	uint64_t length = 0;
+
+	if (status == 0 &&
+	    (ctl_msg_echo_reply_decode(body, len, &length, digest) < 0 || length != sr->len ||
+	     sodium_memcmp(digest, sr->digest, sizeof(digest)) != 0))
+		status = -EBADMSG;
+	if (status == 0)
+		ipc_request_reply(sr->req, ipc_response_ok(json_pack(
+						   "{s:I, s:b, s:f}", "bytes", (json_int_t)sr->len,
+						   "intact", 1, "seconds",
+						   (double)(loop_now_ns() - sr->sent_ns) / 1e9)));
+	else
+		ipc_request_reply(sr->req,
+				  ipc_response_error("send failed: %s",
+						     status == -EBADMSG
+							     ? "the peer received other bytes"
+							     : strerror(-status)));
+	free(sr);
+}
+
+/* Send BYTES random bytes to a peer over the control channel; the peer
+ * answers with their length and hash. */
+static json_t *cmd_debug_send(struct daemon *d, struct ipc_request *req, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "peer")), *why;
+	json_int_t bytes = json_integer_value(json_object_get(args, "bytes"));
+	json_int_t timeout_ms = json_integer_value(json_object_get(args, "timeout_ms"));
+	struct ctl_codec_writer w;
+	struct send_request *sr;
+	uint8_t *data, *msg;
+	size_t msg_len;
+	struct peer *p;
+	int ret;
+
+	if (!name || !(p = peer_resolve(d, name, &why)))
+		return ipc_response_error("no such peer: %s", name ? name : "");
+	if (bytes < 0 || bytes > DEBUG_SEND_MAX)
+		return ipc_response_error("bytes must be 0..%d", DEBUG_SEND_MAX);
+	if (timeout_ms <= 0 || timeout_ms > 120000)
+		timeout_ms = 30000;
+	sr = calloc(1, sizeof(*sr));
+	data = malloc((size_t)bytes + 1);
+	if (!sr || !data) {
+		free(sr);
+		free(data);
+		return ipc_response_error("out of memory");
+	}
+	randombytes_buf(data, (size_t)bytes);
+	crypto_generichash(sr->digest, sizeof(sr->digest), data, (size_t)bytes, NULL, 0);
+	ctl_codec_writer_init_dynamic(&w, CTL_CHANNEL_MAX_MSG);
+	ctl_msg_echo_request_encode(&w, data, (size_t)bytes);
+	free(data);
+	msg = ctl_codec_writer_take(&w, &msg_len);
+	if (!msg) {
+		free(sr);
+		return ipc_response_error("cannot encode the message");
+	}
+	sr->req = req;
+	sr->len = (size_t)bytes;
+	sr->sent_ns = loop_now_ns();
+	ret = session_request(d->session, p, CTL_MSG_ECHO, msg, msg_len,
+			      (uint64_t)timeout_ms * 1000000ull, debug_send_done, sr);
+	free(msg);
+	if (ret < 0) {
+		free(sr);
+		return ipc_response_error("cannot send: %s", strerror(-ret));
+	}
+	return IPC_DEFERRED;
+}
+
 static const struct command commands[] = {
 	{"status", ACCESS_READ, cmd_status, NULL},
 	{"id", ACCESS_READ, cmd_id, NULL},
@@ -428,6 +523,7 @@ static const struct command commands[] = {
 	{"debug-peer-add", ACCESS_MUTATE, cmd_debug_peer_add, NULL},
 	{"debug-peer-remove", ACCESS_MUTATE, cmd_debug_peer_remove, NULL},
 	{"ping", ACCESS_READ, NULL, cmd_ping},
+	{"debug-send", ACCESS_MUTATE, NULL, cmd_debug_send},
 };
 
 static const char *command_denied(const struct daemon *d, const struct command *c,

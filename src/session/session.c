@@ -169,7 +169,8 @@ static int session_send_one(struct session *s, struct peer *p, const uint8_t *pl
 		s->stats.drop_no_endpoint++;
 		return -EDESTADDRREQ;
 	}
-	memcpy(buf + WG_DATA_HEADER_LEN, plain, len);
+	if (len)
+		memcpy(buf + WG_DATA_HEADER_LEN, plain, len);
 	ret = wg_keypairs_encrypt(&p->noise.r_keypairs, now, buf, sizeof(buf), len,
 				  pad ? s->cfg.mtu : len, &out_len);
 	if (ret < 0)
@@ -255,6 +256,18 @@ static void ctl_deliver(void *user, uint64_t now, uint32_t msg_id, const uint8_t
 		pc->s->stats.drop_malformed++;
 }
 
+/* A message of ours failed: the channel saw no progress for its whole
+ * timeout, so the peer is unreachable and every request waiting on it would
+ * fail too. Tell them now rather than at their own deadlines. */
+static void ctl_message_failed(void *user, uint32_t msg_id, int status)
+{
+	struct peer_ctl *pc = user;
+
+	(void)msg_id;
+	if (status < 0)
+		ctl_rpc_fail_all(pc->rpc, loop_now_ns(), status);
+}
+
 static int rpc_send(void *user, uint64_t now, const uint8_t *msg, size_t len)
 {
 	struct peer_ctl *pc = user;
@@ -287,6 +300,7 @@ static struct peer_ctl *session_peer_ctl(struct session *s, struct peer *p)
 	ctl_channel_config_default(&cfg);
 	/* A frame must fit one tunnel packet. */
 	cfg.cc_max_frame = s->cfg.mtu;
+	cfg.cc_done = ctl_message_failed;
 	pc->s = s;
 	pc->p = p;
 	pc->ch = ctl_channel_new(&cfg, ctl_send_frame, ctl_deliver, pc);
@@ -357,13 +371,10 @@ int session_respond(struct session *s, struct peer *p, uint32_t req_id, int32_t 
 	return ret;
 }
 
-uint64_t session_control_rtt(struct session *s, struct peer *p)
+void session_control_stats(struct session *s, struct peer *p, struct ctl_channel_stats *st)
 {
-	struct ctl_channel_stats st;
-
 	(void)s;
-	ctl_channel_stats(((struct peer_ctl *)p->ctl)->ch, &st);
-	return st.cs_srtt;
+	ctl_channel_stats(((struct peer_ctl *)p->ctl)->ch, st);
 }
 
 /* ---- timers ------------------------------------------------------------- */

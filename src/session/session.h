@@ -74,8 +74,8 @@ int session_request(struct session *s, struct peer *p, uint32_t method, const ui
 		    size_t len, uint64_t timeout, session_response_fn cb, void *arg);
 int session_respond(struct session *s, struct peer *p, uint32_t req_id, int32_t status,
 		    const uint8_t *body, size_t len);
-/* Smoothed RTT of P's control channel in ns, 0 before the first sample. */
-uint64_t session_control_rtt(struct session *s, struct peer *p);
+struct ctl_channel_stats;
+void session_control_stats(struct session *s, struct peer *p, struct ctl_channel_stats *st);
 
 struct session_stats {
 	uint64_t rx_packets, tx_packets;

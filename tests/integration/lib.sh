@@ -69,11 +69,13 @@ veth_pair() {
 	ip -n "$T_ID-$2" link set "v-$2" up
 }
 
-# wait_for SECONDS DESCRIPTION CMD...: poll CMD every 0.1 s until it succeeds.
+# wait_for SECONDS DESCRIPTION CMD...: retry CMD every 0.1 s until it
+# succeeds; fail once SECONDS have passed, however long each try takes.
 wait_for() {
-	local secs=$1 what=$2 i
+	local secs=$1 what=$2 deadline
 	shift 2
-	for i in $(seq $((secs * 10))); do
+	deadline=$(($(date +%s%N) / 1000000 + secs * 1000))
+	while [ $(($(date +%s%N) / 1000000)) -lt $deadline ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done

@@ -34,8 +34,8 @@ log "iperf3 TCP both ways"
 in_ns b iperf3 -s -D -1 -p 5201
 in_ns a iperf3 -s -D -1 -p 5202
 sleep 0.3
-in_ns a iperf3 -c "$b4" -p 5201 -t 3 -J >"$T_DIR/ab.json" || fail "iperf3 a -> b failed"
-in_ns b iperf3 -c "$a4" -p 5202 -t 3 -J >"$T_DIR/ba.json" || fail "iperf3 b -> a failed"
+in_ns a timeout 60 iperf3 -c "$b4" -p 5201 -t 3 -J >"$T_DIR/ab.json" || fail "iperf3 a -> b failed"
+in_ns b timeout 60 iperf3 -c "$a4" -p 5202 -t 3 -J >"$T_DIR/ba.json" || fail "iperf3 b -> a failed"
 ab=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$T_DIR/ab.json")
 ba=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$T_DIR/ba.json")
 log "a -> b: $ab Mbit/s, b -> a: $ba Mbit/s"

@@ -48,8 +48,8 @@ in_ns b iperf3 -s -D -1 -p 5201 --logfile "$T_DIR/iperf-b.log"
 in_ns a iperf3 -s -D -1 -p 5202 --logfile "$T_DIR/iperf-a.log"
 sleep 0.5
 hs_before=$(json_get a .counters.handshakes_completed status)
-run in_ns a iperf3 -c "$wg_ip" -p 5201 -t 8 -J >"$T_DIR/up.json" || fail "iperf3 ray -> wg failed"
-run in_ns b iperf3 -c "$ray_ip" -p 5202 -t 4 -J >"$T_DIR/down.json" || fail "iperf3 wg -> ray failed"
+run in_ns a timeout 60 iperf3 -c "$wg_ip" -p 5201 -t 8 -J >"$T_DIR/up.json" || fail "iperf3 ray -> wg failed"
+run in_ns b timeout 60 iperf3 -c "$ray_ip" -p 5202 -t 4 -J >"$T_DIR/down.json" || fail "iperf3 wg -> ray failed"
 hs_after=$(json_get a .counters.handshakes_completed status)
 up=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$T_DIR/up.json")
 down=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$T_DIR/down.json")

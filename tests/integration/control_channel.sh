@@ -1,0 +1,54 @@
+#!/bin/bash
+# The control channel: a message of 1 MiB arrives whole; pings and large
+# messages get through 20% random loss in each direction (nftables drops;
+# this kernel has no netem, so reordering is covered by the unit test's
+# simulated link instead); a peer that vanishes makes requests fail with a
+# clear error after bounded retries, and the channel recovers when it
+# returns.
+. "$(dirname "$0")/lib.sh"
+
+netns_add a
+netns_add b
+veth_pair a b 10.33.0.1/24 10.33.0.2/24
+daemon_start a
+daemon_start b
+id_b=$(json_get b .id id)
+run ray_on a debug peer add "$id_b" --endpoint 10.33.0.2:41383
+run ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.33.0.1:41383
+run ray_on a ping "$id_b" -c 1
+
+log "the largest message (1 MiB less the envelope) arrives intact"
+run ray_on a debug send "$id_b" 1048512
+
+log "20% loss each way"
+for n in a b; do
+	in_ns $n nft add table inet chaos
+	in_ns $n nft add chain inet chaos in '{ type filter hook input priority 0; }'
+	in_ns $n nft add rule inet chaos in udp dport 41383 numgen random mod 100 '<' 20 drop
+done
+ray_on a ping "$id_b" -c 10 -W 5 --json >"$T_DIR/lossy.json" || true
+jq -e '.received == 10' "$T_DIR/lossy.json" >/dev/null ||
+	fail "pings lost on a lossy link: $(jq -c '{sent, received}' "$T_DIR/lossy.json")"
+run ray_on a debug send "$id_b" 300000 --timeout 60
+run ray_on a debug send "$id_b" 1048512 --timeout 60
+for n in a b; do in_ns $n nft delete table inet chaos; done
+
+log "a peer that vanishes: bounded retries, clean error"
+kill -STOP "${DAEMON_PID[b]}"
+start=$(date +%s)
+if ray_on a debug send "$id_b" 5000 --timeout 60 2>"$T_DIR/vanish.err"; then
+	kill -CONT "${DAEMON_PID[b]}"
+	fail "send to a stopped peer succeeded"
+fi
+took=$(($(date +%s) - start))
+kill -CONT "${DAEMON_PID[b]}"
+log "failed after ${took}s: $(cat "$T_DIR/vanish.err")"
+grep -q "send failed: Connection timed out" "$T_DIR/vanish.err" || fail "unclear error"
+[ "$took" -le 30 ] || fail "took ${took}s to give up"
+
+log "the peer is back: the channel works again"
+wait_for 20 "ping after the peer returned" ray_on a ping "$id_b" -c 1 -W 2
+run ray_on a debug send "$id_b" 100000
+daemon_stop a
+daemon_stop b
+log "PASS"
