@@ -72,7 +72,7 @@ typedef void (*ctl_channel_done_fn)(void *user, uint32_t msg_id, int status);
 struct ctl_channel_config {
 	size_t cc_max_frame;	     /* bytes per frame, CTL_CHANNEL_MIN_FRAME..65535 (1420) */
 	uint32_t cc_window;	     /* unacknowledged fragments in flight, <= 4096 (64) */
-	uint32_t cc_max_retries;     /* retransmissions of one fragment, <= 254 (10) */
+	uint32_t cc_max_retries;     /* retransmissions of one fragment, <= 254 (16) */
 	uint64_t cc_msg_timeout;     /* ns without progress before a message fails (10 s) */
 	uint64_t cc_rto_initial;     /* ns, before the first RTT sample (1 s) */
 	uint64_t cc_rto_min;	     /* ns (200 ms) */

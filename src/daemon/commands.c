@@ -105,13 +105,13 @@ static json_t *peer_json(struct daemon *d, struct peer *p)
 	session_control_stats(d->session, p, &cs);
 	json_object_set_new(
 		o, "control",
-		json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "srtt_ms",
-			  (double)cs.cs_srtt / 1e6, "msgs_sent", (json_int_t)cs.cs_msgs_sent,
-			  "msgs_failed", (json_int_t)cs.cs_msgs_failed, "msgs_delivered",
-			  (json_int_t)cs.cs_msgs_delivered, "frames_retransmitted",
-			  (json_int_t)cs.cs_frames_retransmitted, "frames_dropped",
-			  (json_int_t)cs.cs_frames_dropped, "queued", (json_int_t)cs.cs_tx_msgs,
-			  "in_flight", (json_int_t)cs.cs_in_flight));
+		json_pack("{s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "srtt_ms",
+			  (double)cs.cs_srtt / 1e6, "rto_ms", (double)cs.cs_rto / 1e6, "msgs_sent",
+			  (json_int_t)cs.cs_msgs_sent, "msgs_failed", (json_int_t)cs.cs_msgs_failed,
+			  "msgs_delivered", (json_int_t)cs.cs_msgs_delivered,
+			  "frames_retransmitted", (json_int_t)cs.cs_frames_retransmitted,
+			  "frames_dropped", (json_int_t)cs.cs_frames_dropped, "queued",
+			  (json_int_t)cs.cs_tx_msgs, "in_flight", (json_int_t)cs.cs_in_flight));
 	return o;
 }
 

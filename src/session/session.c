@@ -38,7 +38,8 @@ struct session {
 	struct wg_noise_local local;
 	struct wg_cookie_checker cookies;
 	struct peer_table peers;
-	int tun_fd, udp_fd, ifindex;
+	struct udp_socket udp;
+	int tun_fd, ifindex;
 	char tun_name[TUN_NAME_MAX];
 	uint16_t port;
 	bool up;
@@ -48,8 +49,9 @@ struct session {
 	uint64_t load_window_start; /* monotonic ns */
 	unsigned load_count;
 	struct session_stats stats;
-	uint8_t *bufs; /* UDP_BATCH buffers of SESSION_BUF_SIZE */
+	uint8_t *bufs; /* UDP_BATCH buffers of SESSION_BUF_SIZE, for sending */
 	struct udp_batch batch;
+	struct udp_rx *rx;
 };
 
 /* Per-peer control state, hung off peer->ctl: the reliable channel and the
@@ -140,7 +142,7 @@ static void session_initiate(struct session *s, struct peer *p, uint64_t now)
 	}
 	wg_msg_initiation_encode(&m, msg);
 	wg_cookie_maker_add_macs(&p->cookie, msg, sizeof(msg), now);
-	if (udp_send(s->udp_fd, &p->endpoint, msg, sizeof(msg)) == 0)
+	if (udp_send(&s->udp, &p->endpoint, msg, sizeof(msg)) == 0)
 		wg_timers_packet_sent(&p->timers, now);
 	wg_timers_handshake_initiated(&p->timers, now, session_jitter(s));
 	s->stats.handshakes_initiated++;
@@ -177,7 +179,7 @@ static int session_send_one(struct session *s, struct peer *p, const uint8_t *pl
 		return ret;
 	if (ret & WG_KEYPAIR_F_REKEY)
 		session_want_handshake(s, p, now);
-	udp_send(s->udp_fd, &p->endpoint, buf, out_len);
+	udp_send(&s->udp, &p->endpoint, buf, out_len);
 	wg_timers_packet_sent(&p->timers, now);
 	if (len > 0) {
 		wg_timers_data_sent(&p->timers, now, session_jitter(s));
@@ -522,7 +524,7 @@ static void session_receive_handshake(struct session *s, uint8_t *buf, size_t le
 	if (verdict == WG_COOKIE_SEND_REPLY) {
 		if (wg_cookie_checker_create_reply(&s->cookies, reply, buf, len, src, src_len,
 						   now) == 0 &&
-		    udp_send(s->udp_fd, from, reply, sizeof(reply)) == 0)
+		    udp_send(&s->udp, from, reply, sizeof(reply)) == 0)
 			s->stats.cookies_sent++;
 		return;
 	}
@@ -543,7 +545,7 @@ static void session_receive_handshake(struct session *s, uint8_t *buf, size_t le
 			return;
 		wg_msg_response_encode(&resp, out);
 		wg_cookie_maker_add_macs(&p->cookie, out, sizeof(out), now);
-		if (udp_send(s->udp_fd, from, out, sizeof(out)) == 0)
+		if (udp_send(&s->udp, from, out, sizeof(out)) == 0)
 			wg_timers_packet_sent(&p->timers, now);
 		wg_timers_session_derived(&p->timers, now);
 		session_peer_touch(s, p, now);
@@ -657,36 +659,40 @@ static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 static void session_udp_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct session *s = arg;
-	struct udp_batch *b = &s->batch;
+	struct udp_rx *rx = s->rx;
 
 	(void)loop;
+	(void)fd;
 	(void)events;
 	for (int turn = 0; turn < SESSION_BATCHES_PER_TURN; turn++) {
-		int n = udp_recv_batch(fd, b, SESSION_BUF_SIZE);
+		int n = udp_recv(&s->udp, rx);
 		uint64_t now = loop_now_ns();
 
 		if (n <= 0)
 			return;
 		for (int i = 0; i < n; i++) {
-			int type = wg_msg_type(b->bufs[i], b->lens[i]);
+			uint8_t *buf = rx->data[i];
+			size_t len = rx->lens[i];
+			const struct endpoint *from = &rx->eps[rx->from[i]];
+			int type = wg_msg_type(buf, len);
 
 			switch (type) {
 			case WG_MSG_DATA:
-				session_receive_data(s, b->bufs[i], b->lens[i], &b->eps[i], now);
+				session_receive_data(s, buf, len, from, now);
 				break;
 			case WG_MSG_INITIATION:
 			case WG_MSG_RESPONSE:
-				session_receive_handshake(s, b->bufs[i], b->lens[i], type,
-							  &b->eps[i], now);
+				session_receive_handshake(s, buf, len, type, from, now);
 				break;
 			case WG_MSG_COOKIE_REPLY:
-				session_receive_cookie(s, b->bufs[i], b->lens[i], now);
+				session_receive_cookie(s, buf, len, now);
 				break;
 			default:
 				s->stats.drop_malformed++;
 			}
 		}
-		if (n < UDP_BATCH)
+		/* A partial batch: the socket is drained. */
+		if (rx->nmsgs < UDP_RX_BUFS)
 			return;
 	}
 }
@@ -748,7 +754,7 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 		}
 		s->stats.tx_packets += b->count;
 		if (b->count)
-			udp_send_batch(s->udp_fd, b);
+			udp_send_batch(&s->udp, b);
 		if (got < UDP_BATCH)
 			return;
 	}
@@ -771,7 +777,8 @@ struct session *session_new(struct loop *loop, const struct identity *id,
 	s->cfg = *cfg;
 	s->on_request = on_request;
 	s->arg = arg;
-	s->tun_fd = s->udp_fd = -1;
+	s->tun_fd = -1;
+	s->udp.fd = -1;
 	randombytes_buf(&s->jitter_state, sizeof(s->jitter_state));
 	s->jitter_state |= 1;
 	peer_table_init(&s->peers);
@@ -791,7 +798,8 @@ struct session *session_new(struct loop *loop, const struct identity *id,
 	address_ipv6_derive(id->sign_public, &s->ipv6);
 
 	s->bufs = malloc((size_t)UDP_BATCH * SESSION_BUF_SIZE);
-	if (!s->bufs) {
+	s->rx = udp_rx_new();
+	if (!s->bufs || !s->rx) {
 		snprintf(err, err_len, "out of memory");
 		goto fail;
 	}
@@ -812,13 +820,14 @@ struct session *session_new(struct loop *loop, const struct identity *id,
 			 strerror(s->ifindex < 0 ? -s->ifindex : -ret));
 		goto fail;
 	}
-	ret = udp_open(cfg->port, &s->port);
+	ret = udp_open(&s->udp, cfg->port, &s->port);
 	if (ret < 0) {
 		snprintf(err, err_len, "cannot open UDP port %u: %s", cfg->port, strerror(-ret));
 		goto fail;
 	}
-	s->udp_fd = ret;
-	if (loop_fd_add(loop, s->udp_fd, EPOLLIN, session_udp_readable, s) < 0 ||
+	log_info("UDP offloads: segmentation %s, receive coalescing %s", s->udp.gso ? "on" : "off",
+		 s->udp.gro ? "on" : "off");
+	if (loop_fd_add(loop, s->udp.fd, EPOLLIN, session_udp_readable, s) < 0 ||
 	    loop_fd_add(loop, s->tun_fd, EPOLLIN, session_tun_readable, s) < 0) {
 		snprintf(err, err_len, "cannot watch the tunnel's file descriptors");
 		goto fail;
@@ -843,10 +852,11 @@ void session_free(struct session *s)
 		session_peer_ctl_free(p);
 	}
 	peer_table_destroy(&s->peers);
-	if (s->udp_fd >= 0) {
-		loop_fd_remove(s->loop, s->udp_fd);
-		close(s->udp_fd);
+	if (s->udp.fd >= 0) {
+		loop_fd_remove(s->loop, s->udp.fd);
+		udp_close(&s->udp);
 	}
+	udp_rx_free(s->rx);
 	if (s->tun_fd >= 0) {
 		loop_fd_remove(s->loop, s->tun_fd);
 		close(s->tun_fd);

@@ -26,7 +26,7 @@ for n in a b; do
 	in_ns $n nft add chain inet chaos in '{ type filter hook input priority 0; }'
 	in_ns $n nft add rule inet chaos in udp dport 41383 numgen random mod 100 '<' 20 drop
 done
-ray_on a ping "$id_b" -c 10 -W 5 --json >"$T_DIR/lossy.json" || true
+ray_on a ping "$id_b" -c 10 -W 10 --json >"$T_DIR/lossy.json" || true
 jq -e '.received == 10' "$T_DIR/lossy.json" >/dev/null ||
 	fail "pings lost on a lossy link: $(jq -c '{sent, received}' "$T_DIR/lossy.json")"
 run ray_on a debug send "$id_b" 300000 --timeout 60
