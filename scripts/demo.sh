@@ -1,33 +1,53 @@
 #!/bin/bash
 # The demo: a small mesh of rayfish nodes, each in its own network namespace
-# with its own state dir and socket, joined by a veth link. For now it shows
-# the nodes' identities and addresses; later stages add sessions, networks
-# and names. Usage: scripts/demo.sh [PATH_TO_RAY]  (needs root)
+# with its own state dir and socket, joined by a veth link. They learn each
+# other as static peers (networks and invites come later), then talk through
+# their WireGuard sessions. Usage: scripts/demo.sh [PATH_TO_RAY]  (needs root)
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (network namespaces); try: sudo make demo"; exit 1; }
 RAY=${1:-build/ray}
 RAY=$(cd "$(dirname "$RAY")" && pwd)/$(basename "$RAY")
 export RAY
 . "$(dirname "$0")/../tests/integration/lib.sh"
 
-echo "== two nodes, alpha and beta, in their own network namespaces"
+step() { echo; echo "== $*"; }
+
+step "two nodes, alpha and beta, each in its own network namespace"
 netns_add alpha
 netns_add beta
 veth_pair alpha beta 192.168.77.1/24 192.168.77.2/24
 daemon_start alpha
 daemon_start beta
+id_a=$(json_get alpha .id id)
+id_b=$(json_get beta .id id)
+ip_b=$(json_get beta .ipv4 id)
+ip6_b=$(json_get beta .ipv6 id)
 
-for n in alpha beta; do
-	echo
-	echo "== ray status on $n"
-	ray_on "$n" status
-done
+step "each adds the other by node id"
+ray_on alpha debug peer add "$id_b" --endpoint 192.168.77.2:41383
+ray_on beta debug peer add "$id_a" --endpoint 192.168.77.1:41383
 
-echo
-echo "== ray id --json on beta"
-ray_on beta id --json
+step "alpha pings beta's mesh addresses ($ip_b, $ip6_b)"
+in_ns alpha ping -c 3 -i 0.2 "$ip_b" | tail -2
+in_ns alpha ping -6 -c 3 -i 0.2 "$ip6_b" | tail -1
 
-echo
-echo "== stopping both daemons"
+step "ray ping: a round trip over the encrypted control channel"
+ray_on alpha ping "${id_b:0:10}" -c 3
+
+step "iperf3 through the tunnel, 2 seconds"
+in_ns beta iperf3 -s -D -1 -p 5201
+sleep 0.3
+in_ns alpha timeout 30 iperf3 -c "$ip_b" -p 5201 -t 2 | grep -E "sender|receiver"
+
+step "ray status on alpha"
+ray_on alpha status
+
+step "beta goes down (standby): data stops, the control channel still answers"
+ray_on beta down
+in_ns alpha ping -c 1 -W 1 "$ip_b" >/dev/null && echo "unexpected: data flowed" || echo "ping: no answer (as intended)"
+ray_on alpha ping "${id_b:0:10}" -c 1
+ray_on beta up
+
+step "stopping both daemons"
 daemon_stop alpha
 daemon_stop beta
 echo "demo finished: namespaces, state and sockets are removed on exit"

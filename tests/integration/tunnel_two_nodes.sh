@@ -2,7 +2,7 @@
 # Two rayfish nodes with static peers: ping over mesh IPv4 and IPv6, iperf3
 # TCP both ways, `ray ping` over the control channel; `ray down` stops data
 # while `ray ping` still answers, `ray up` restores it; a peer cannot spoof a
-# source address that is not its own.
+# source address that is not its own; the underlay may be IPv4 or IPv6.
 #
 #   ns a: ray0 100.x / fd72:..   10.66.0.1 ---- veth ---- 10.66.0.2   ns b: ray0
 . "$(dirname "$0")/lib.sh"
@@ -74,6 +74,15 @@ log "a removed peer is gone from status and routes"
 run ray_on a debug peer remove "$id_b"
 json_get a '.peers == []' status >/dev/null || fail "peer still listed"
 if in_ns a ping -c 1 -W 1 "$b4" >/dev/null; then fail "traffic to a removed peer"; fi
+
+log "over an IPv6 underlay: same socket, and b follows a to its new address"
+in_ns a ip addr add fd00:66::1/64 dev v-a nodad
+in_ns b ip addr add fd00:66::2/64 dev v-b nodad
+run ray_on a debug peer add "$id_b" --endpoint "[fd00:66::2]:41383"
+run in_ns a ping -c 2 -i 0.2 -W 3 "$b4"
+json_get a '.peers[0].endpoint == "[fd00:66::2]:41383"' status >/dev/null || fail "a: endpoint"
+json_get b '.peers[0].endpoint == "[fd00:66::1]:41383"' status >/dev/null ||
+	fail "b did not roam to a's IPv6 address: $(json_get b .peers[0].endpoint status)"
 daemon_stop a
 daemon_stop b
 log "PASS"
