@@ -810,7 +810,9 @@ struct session *session_new(struct loop *loop, const struct identity *id,
 	if (ret < 0) {
 		snprintf(err, err_len, "cannot create TUN device %s: %s%s", cfg->tun_name,
 			 strerror(-ret),
-			 ret == -EPERM || ret == -EACCES ? " (needs root or CAP_NET_ADMIN)" : "");
+			 ret == -EPERM || ret == -EACCES ? " (needs root or CAP_NET_ADMIN)"
+			 : ret == -EBUSY ? " (another daemon uses it? pick a name with --tun)"
+					 : "");
 		goto fail;
 	}
 	s->tun_fd = ret;
@@ -873,14 +875,17 @@ int session_set_up(struct session *s, bool up, char *err, size_t err_len)
 	struct in_addr net4 = {htonl(ADDRESS_IPV4_PREFIX)};
 	int ret;
 
+	/* The kernel turns IPv6 off on a link below IPv6's minimum MTU. */
+	bool ipv6 = s->cfg.mtu >= SESSION_IPV6_MIN_MTU;
+
 	if (up) {
 		if ((ret = netif_set_up(s->ifindex, true)) < 0 ||
 		    (ret = netif_addr_add(s->ifindex, AF_INET, &s->ipv4, 32)) < 0 ||
-		    (ret = netif_addr_add(s->ifindex, AF_INET6, &s->ipv6, 128)) < 0 ||
+		    (ipv6 && (ret = netif_addr_add(s->ifindex, AF_INET6, &s->ipv6, 128)) < 0) ||
 		    (ret = netif_route_add(s->ifindex, AF_INET, &net4, ADDRESS_IPV4_PREFIX_LEN)) <
 			    0 ||
-		    (ret = netif_route_add(s->ifindex, AF_INET6, &address_ipv6_prefix,
-					   ADDRESS_IPV6_PREFIX_LEN)) < 0) {
+		    (ipv6 && (ret = netif_route_add(s->ifindex, AF_INET6, &address_ipv6_prefix,
+						    ADDRESS_IPV6_PREFIX_LEN)) < 0)) {
 			snprintf(err, err_len, "cannot bring %s up: %s", s->tun_name,
 				 strerror(-ret));
 			netif_set_up(s->ifindex, false);

@@ -36,6 +36,27 @@ fi
 grep -q "another daemon is using it" "$T_DIR/third.log" || fail "no clear error: $(cat "$T_DIR/third.log")"
 ray_on a status >/dev/null || fail "first daemon harmed by the attempts"
 
+log "a second daemon in the same namespace on another socket and state dir: the TUN name is taken"
+if in_ns a "$RAY" --socket "$T_DIR/other2.sock" daemon --state-dir "$T_DIR/other2" >"$T_DIR/fourth.log" 2>&1; then
+	fail "second daemon started on a taken TUN device"
+fi
+grep -q "pick a name with --tun" "$T_DIR/fourth.log" || fail "no clear error: $(cat "$T_DIR/fourth.log")"
+[ ! -e "$T_DIR/other2.sock" ] || fail "refused daemon left its socket behind"
+
+log "with --mtu below 1280: IPv4 works, IPv6 is skipped with a warning"
+ip netns exec "$T_ID-a" "$RAY" --socket "$T_DIR/small.sock" daemon --state-dir "$T_DIR/small" \
+	--tun raysmall --port 0 --mtu 1000 >"$T_DIR/small.log" 2>&1 &
+small=$!
+T_PIDS+=($small)
+wait_for 10 "the small-MTU daemon" in_ns a "$RAY" --socket "$T_DIR/small.sock" status
+grep -q "below 1280" "$T_DIR/small.log" || fail "no warning for MTU 1000"
+in_ns a ip addr show raysmall | grep -q "inet 100\." || fail "no IPv4 address with MTU 1000"
+in_ns a ip -br link show raysmall | grep -q "1000" || in_ns a ip link show raysmall | grep -q "mtu 1000" ||
+	fail "MTU not applied"
+kill -TERM $small
+wait_gone $small 10
+[ "$WAIT_RC" -eq 0 ] || fail "small-MTU daemon exited $WAIT_RC"
+
 log "SIGTERM: clean exit, socket removed, same identity after restart"
 daemon_stop a
 [ ! -e "$sock" ] || fail "socket left behind after SIGTERM"
