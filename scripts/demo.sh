@@ -11,20 +11,14 @@ export RAY
 
 step() { echo; echo "== $*"; }
 
-step "two nodes, alpha and beta, each in its own network namespace"
-netns_add alpha
-netns_add beta
-veth_pair alpha beta 192.168.77.1/24 192.168.77.2/24
-daemon_start alpha
-daemon_start beta
-id_a=$(json_get alpha .id id)
-id_b=$(json_get beta .id id)
-ip_b=$(json_get beta .ipv4 id)
-ip6_b=$(json_get beta .ipv6 id)
-
-step "each adds the other by node id"
-ray_on alpha debug peer add "$id_b" --endpoint 192.168.77.2:41383
-ray_on beta debug peer add "$id_a" --endpoint 192.168.77.1:41383
+step "two nodes, alpha and beta, each in its own network namespace, each the other's peer"
+peer_pair alpha beta 192.168.77
+id_b=${NODE_ID[beta]}
+ip_b=${NODE_IP4[beta]}
+ip6_b=${NODE_IP6[beta]}
+echo "alpha ${NODE_ID[alpha]}"
+echo "beta  $id_b"
+echo "(each added the other: ray debug peer add NODE_ID --endpoint IP:PORT)"
 
 step "alpha pings beta's mesh addresses ($ip_b, $ip6_b)"
 in_ns alpha ping -c 3 -i 0.2 "$ip_b" | tail -2

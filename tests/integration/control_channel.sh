@@ -7,14 +7,8 @@
 # returns.
 . "$(dirname "$0")/lib.sh"
 
-netns_add a
-netns_add b
-veth_pair a b 10.33.0.1/24 10.33.0.2/24
-daemon_start a
-daemon_start b
-id_b=$(json_get b .id id)
-run ray_on a debug peer add "$id_b" --endpoint 10.33.0.2:41383
-run ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.33.0.1:41383
+peer_pair a b 10.33.0
+id_b=${NODE_ID[b]}
 run ray_on a ping "$id_b" -c 1
 
 log "the largest message (1 MiB less the envelope) arrives intact"

@@ -6,14 +6,8 @@
 # cookie replies instead of doing Diffie-Hellman for each.
 . "$(dirname "$0")/lib.sh"
 
-netns_add a
-netns_add b
-veth_pair a b 10.44.0.1/24 10.44.0.2/24
-daemon_start a
-daemon_start b
-run ray_on a debug peer add "$(json_get b .id id)" --endpoint 10.44.0.2:41383
-run ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.44.0.1:41383
-b4=$(json_get b .ipv4 id)
+peer_pair a b 10.44.0
+b4=${NODE_IP4[b]}
 run in_ns a ping -c 2 -i 0.2 -W 3 "$b4"
 wg_b=$(json_get b .wg_public_key id)
 
@@ -75,7 +69,7 @@ json_get b '.counters.drop_malformed > 1000' status >/dev/null || fail "b did no
 
 log "the real session still works"
 run in_ns a ping -c 2 -i 0.2 -W 3 "$b4"
-run ray_on a ping "$(json_get b .id id)" -c 1
+run ray_on a ping "${NODE_ID[b]}" -c 1
 daemon_stop a
 daemon_stop b
 log "PASS"

@@ -136,3 +136,23 @@ json_get() {
 	shift 2
 	ray_on "$n" "$@" --json | jq -er "$filter"
 }
+
+# peer_pair A B NET: namespaces A and B joined by a veth (NET.1/24 and
+# NET.2/24), a daemon in each, and each added as the other's static peer.
+# Fills NODE_ID, NODE_IP4 and NODE_IP6 for both.
+declare -A NODE_ID NODE_IP4 NODE_IP6
+peer_pair() {
+	local a=$1 b=$2 net=$3 n
+	netns_add "$a"
+	netns_add "$b"
+	veth_pair "$a" "$b" "$net.1/24" "$net.2/24"
+	daemon_start "$a"
+	daemon_start "$b"
+	for n in "$a" "$b"; do
+		NODE_ID[$n]=$(json_get "$n" .id id)
+		NODE_IP4[$n]=$(json_get "$n" .ipv4 id)
+		NODE_IP6[$n]=$(json_get "$n" .ipv6 id)
+	done
+	run ray_on "$a" debug peer add "${NODE_ID[$b]}" --endpoint "$net.2:41383" >/dev/null
+	run ray_on "$b" debug peer add "${NODE_ID[$a]}" --endpoint "$net.1:41383" >/dev/null
+}

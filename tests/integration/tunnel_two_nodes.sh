@@ -7,19 +7,11 @@
 #   ns a: ray0 100.x / fd72:..   10.66.0.1 ---- veth ---- 10.66.0.2   ns b: ray0
 . "$(dirname "$0")/lib.sh"
 
-netns_add a
-netns_add b
-veth_pair a b 10.66.0.1/24 10.66.0.2/24
-daemon_start a
-daemon_start b
-id_a=$(json_get a .id id)
-id_b=$(json_get b .id id)
-a4=$(json_get a .ipv4 id)
-b4=$(json_get b .ipv4 id)
-b6=$(json_get b .ipv6 id)
-
-run ray_on a debug peer add "$id_b" --endpoint 10.66.0.2:41383
-run ray_on b debug peer add "$id_a" --endpoint 10.66.0.1:41383
+peer_pair a b 10.66.0
+id_b=${NODE_ID[b]}
+a4=${NODE_IP4[a]}
+b4=${NODE_IP4[b]}
+b6=${NODE_IP6[b]}
 
 log "ping over mesh IPv4 and IPv6, both ways"
 run in_ns a ping -c 3 -i 0.2 -W 3 "$b4"
