@@ -1,7 +1,9 @@
 #include "session/peer.h"
+#include "crypto/keytext.h"
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +65,19 @@ void peer_table_remove(struct peer_table *t, struct peer *p)
 	}
 	sodium_memzero(p, sizeof(*p));
 	free(p);
+}
+
+void peer_short_name(const struct peer *p, char out[16])
+{
+	char text[NODE_ID_TEXT_LEN + 1];
+
+	if (p->has_node_id) {
+		keytext_format_node_id(p->node_id, text);
+		snprintf(out, 16, "%.10s", text);
+	} else {
+		keytext_format_base64(p->noise.r_public, text);
+		snprintf(out, 16, "wg:%.10s", text);
+	}
 }
 
 struct peer *peer_table_by_wg_key(const struct peer_table *t, const uint8_t key[WG_KEY_LEN])

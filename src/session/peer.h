@@ -39,6 +39,7 @@ struct peer {
 	unsigned nstaged;
 	uint64_t rx_bytes, tx_bytes;
 	time_t last_handshake; /* wall clock; 0: never */
+	bool gave_up;	       /* the last handshake attempts failed (logged once) */
 	uint64_t last_rx;      /* monotonic ns of the last authenticated packet */
 	uint64_t timer_id;     /* event-loop timer for the wg timers */
 	uint64_t timer_at;     /* its deadline, monotonic ns */
@@ -74,6 +75,10 @@ struct peer *peer_table_by_node_id(const struct peer_table *t, const uint8_t id[
 struct peer *peer_table_route(const struct peer_table *t, const struct ip_addr *dst);
 bool peer_allows(const struct peer *p, const struct ip_addr *addr);
 int peer_add_allowed(struct peer *p, const struct ip_addr *addr, unsigned len);
+
+/* A short name for logs: the first 10 characters of the node id, or "wg:"
+ * and the first 10 of the base64 WireGuard key. OUT holds 16 bytes. */
+void peer_short_name(const struct peer *p, char out[16]);
 
 static inline struct peer *peer_from_remote(struct wg_noise_remote *r)
 {

@@ -398,8 +398,22 @@ static void session_peer_timers_run(struct session *s, struct peer *p, uint64_t 
 
 	if (actions & WG_TIMERS_ZERO_KEYS)
 		wg_noise_remote_clear(&p->noise);
-	if (actions & WG_TIMERS_GIVE_UP)
+	if (actions & WG_TIMERS_GIVE_UP) {
+		char name[16], ep[ENDPOINT_TEXT_MAX];
+
+		if (!p->gave_up) {
+			peer_short_name(p, name);
+			endpoint_format(&p->endpoint, ep);
+			log_warn("no handshake with %s at %s after %llu s of trying; dropping %u "
+				 "queued packets",
+				 name, ep,
+				 (unsigned long long)(s->cfg.timers.tc_rekey_attempt_time /
+						      WG_NSEC_PER_SEC),
+				 p->nstaged);
+		}
+		p->gave_up = true;
 		p->nstaged = 0;
+	}
 	if (actions & WG_TIMERS_SEND_INITIATION)
 		session_initiate(s, p, now);
 	if (actions & WG_TIMERS_SEND_KEEPALIVE)
@@ -499,8 +513,17 @@ static size_t endpoint_cookie_source(const struct endpoint *ep, uint8_t out[18])
 
 static void session_handshake_completed(struct session *s, struct peer *p, uint64_t now)
 {
+	char name[16], ep[ENDPOINT_TEXT_MAX];
 	struct timespec ts;
 
+	/* Once per session, not per rekey: a log line every two minutes per
+	 * peer would bury everything else. */
+	if (!p->last_handshake || p->gave_up) {
+		peer_short_name(p, name);
+		endpoint_format(&p->endpoint, ep);
+		log_info("session with %s established via %s", name, ep);
+	}
+	p->gave_up = false;
 	p->last_handshake = (time_t)wall_now(&ts);
 	s->stats.handshakes_completed++;
 	wg_timers_handshake_complete(&p->timers, now);
