@@ -41,25 +41,21 @@ def initiation():
     mac1 = hashlib.blake2s(body, key=mac1_key, digest_size=16).digest()
     return body + mac1 + bytes(16)
 s.settimeout(0)
+def drain_cookie_replies():
+    n = 0
+    try:
+        while True:
+            d = s.recv(2000)
+            n += len(d) == 64 and d[0] == 3
+    except BlockingIOError:
+        return n
 cookies = 0
 start = time.monotonic()
 for i in range(3000):
     send(initiation())
-    try:
-        while True:
-            d = s.recv(2000)
-            if len(d) == 64 and d[0] == 3:
-                cookies += 1
-    except BlockingIOError:
-        pass
+    cookies += drain_cookie_replies()
 time.sleep(0.3)
-try:
-    while True:
-        d = s.recv(2000)
-        if len(d) == 64 and d[0] == 3:
-            cookies += 1
-except BlockingIOError:
-    pass
+cookies += drain_cookie_replies()
 print(f"3000 initiations in {time.monotonic() - start:.2f}s; {cookies} cookie replies")
 sys.exit(0 if cookies > 0 else 1)
 PY
