@@ -6,6 +6,7 @@
 #include "crypto/keytext.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc_server.h"
+#include "daemon/static_peers.h"
 #include "session/session.h"
 #include "util/eventloop.h"
 #include "util/log.h"
@@ -219,66 +220,15 @@ static json_t *cmd_set_operator(struct daemon *d, json_t *args, const struct ipc
 			  next.has_operator ? json_integer(next.operator_uid) : json_null()));
 }
 
-/* A peer named by node id, or "wg:BASE64" for a plain WireGuard key. Fills
- * WG (the WireGuard key) and, for node ids, NODE_ID. */
-static int parse_peer_name(const char *text, uint8_t wg[32], uint8_t node_id[32], bool *has_node_id)
-{
-	if (strncmp(text, "wg:", 3) == 0) {
-		*has_node_id = false;
-		return keytext_parse_base64(text + 3, wg);
-	}
-	if (keytext_parse_node_id(text, node_id) < 0 ||
-	    crypto_sign_ed25519_pk_to_curve25519(wg, node_id) != 0)
-		return -EINVAL;
-	*has_node_id = true;
-	return 0;
-}
-
 static json_t *cmd_debug_peer_add(struct daemon *d, json_t *args, const struct ipc_caller *caller)
 {
-	const char *name = json_string_value(json_object_get(args, "peer"));
-	const char *ep_text = json_string_value(json_object_get(args, "endpoint"));
-	json_t *allowed = json_object_get(args, "allowed_ips"), *v;
-	struct ip_addr prefixes[PEER_MAX_ALLOWED];
-	unsigned lens[PEER_MAX_ALLOWED], n = 0;
-	uint8_t wg[32], node_id[32];
-	struct endpoint ep;
-	struct peer *p;
-	bool has_id;
-	size_t i;
-	int err = 0;
+	char err[256];
+	struct peer *p = static_peers_add(d, args, err, sizeof(err));
 
 	(void)caller;
-	if (!name || parse_peer_name(name, wg, node_id, &has_id) < 0)
-		return ipc_response_error("'%s' is not a node id or wg:BASE64 key",
-					  name ? name : "");
-	if (ep_text && endpoint_parse(ep_text, &ep) < 0)
-		return ipc_response_error("'%s' is not an endpoint (IP:PORT or [IPv6]:PORT)",
-					  ep_text);
-	if (allowed && !json_is_array(allowed))
-		return ipc_response_error("allowed_ips must be a list");
-	json_array_foreach(allowed, i, v)
-	{
-		const char *t = json_string_value(v);
-
-		if (n >= PEER_MAX_ALLOWED - (has_id ? 2 : 0))
-			return ipc_response_error("too many allowed IPs (at most %d)",
-						  PEER_MAX_ALLOWED - (has_id ? 2 : 0));
-		if (!t || ip_prefix_parse(t, &prefixes[n], &lens[n]) < 0)
-			return ipc_response_error("'%s' is not an IP prefix (like 10.0.0.2/32)",
-						  t ? t : "");
-		n++;
-	}
-	if (!has_id && n == 0)
-		return ipc_response_error("a plain WireGuard peer needs --allowed-ip CIDR");
-	p = session_peer_add(d->session, wg, has_id ? node_id : NULL, ep_text ? &ep : NULL, &err);
 	if (!p)
-		return ipc_response_error("%s", err == -EEXIST	 ? "that peer is already added"
-						: err == -EINVAL ? "that is this node's own key"
-								 : strerror(-err));
-	for (i = 0; i < n; i++)
-		peer_add_allowed(p, &prefixes[i], lens[i]);
-	log_info("peer %s added%s%s", name, ep_text ? " at " : "", ep_text ? ep_text : "");
+		return ipc_response_error("%s", err);
+	log_info("peer %s added", json_string_value(json_object_get(args, "peer")));
 	return ipc_response_ok(peer_json(d, p));
 }
 
@@ -286,18 +236,13 @@ static json_t *cmd_debug_peer_remove(struct daemon *d, json_t *args,
 				     const struct ipc_caller *caller)
 {
 	const char *name = json_string_value(json_object_get(args, "peer"));
-	uint8_t wg[32], node_id[32];
-	struct peer *p;
-	bool has_id;
+	char err[256];
 
 	(void)caller;
-	if (!name || parse_peer_name(name, wg, node_id, &has_id) < 0)
-		return ipc_response_error("'%s' is not a node id or wg:BASE64 key",
-					  name ? name : "");
-	p = session_peer_by_wg_key(d->session, wg);
-	if (!p)
-		return ipc_response_error("no such peer: %s", name);
-	session_peer_remove(d->session, p);
+	if (!name)
+		return ipc_response_error("debug-peer-remove needs a peer");
+	if (static_peers_remove(d, name, err, sizeof(err)) < 0)
+		return ipc_response_error("%s", err);
 	log_info("peer %s removed", name);
 	return ipc_response_ok(NULL);
 }
@@ -314,7 +259,7 @@ static struct peer *peer_resolve(struct daemon *d, const char *name, const char 
 	bool has_id;
 
 	*err = "no such peer";
-	if (parse_peer_name(name, wg, node_id, &has_id) == 0)
+	if (static_peers_parse_name(name, wg, node_id, &has_id) == 0)
 		return session_peer_by_wg_key(d->session, wg);
 	if (ip_prefix_parse(name, &addr, &len) == 0) {
 		if (len != (addr.family == AF_INET ? 32u : 128u)) {

@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 #include "crypto/keytext.h"
 #include "daemon/ipc_server.h"
+#include "daemon/static_peers.h"
 #include "session/session.h"
 #include "util/eventloop.h"
 #include "util/fileio.h"
@@ -158,6 +159,10 @@ static int daemon_start_session(struct daemon *d)
 		log_error("%s", err);
 		return -1;
 	}
+	if (static_peers_load(d, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
 	if (d->settings.want_up && session_set_up(d->session, true, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
@@ -248,6 +253,7 @@ int daemon_run(const struct daemon_options *options)
 
 out_session:
 	session_free(d.session);
+	static_peers_free(&d);
 	ipc_server_free(d.ipc);
 out_signals:
 	if (d.signal_fd >= 0) {

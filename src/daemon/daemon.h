@@ -30,6 +30,7 @@ struct daemon {
 	struct loop *loop;
 	struct ipc_server *ipc;
 	struct session *session;
+	json_t *static_peers; /* the add requests behind peers.json */
 	struct identity identity;
 	struct settings settings;
 	char settings_path[PATH_MAX];

@@ -2,7 +2,8 @@
 # Two rayfish nodes with static peers: ping over mesh IPv4 and IPv6, iperf3
 # TCP both ways, `ray ping` over the control channel; `ray down` stops data
 # while `ray ping` still answers, `ray up` restores it; a peer cannot spoof a
-# source address that is not its own; the underlay may be IPv4 or IPv6.
+# source address that is not its own; the underlay may be IPv4 or IPv6;
+# static peers survive a restart.
 #
 #   ns a: ray0 100.x / fd72:..   10.66.0.1 ---- veth ---- 10.66.0.2   ns b: ray0
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +76,25 @@ run in_ns a ping -c 2 -i 0.2 -W 3 "$b4"
 json_get a '.peers[0].endpoint == "[fd00:66::2]:41383"' status >/dev/null || fail "a: endpoint"
 json_get b '.peers[0].endpoint == "[fd00:66::1]:41383"' status >/dev/null ||
 	fail "b did not roam to a's IPv6 address: $(json_get b .peers[0].endpoint status)"
+log "static peers survive a restart"
 daemon_stop a
+daemon_start a
+json_get a '.peers[0].endpoint == "[fd00:66::2]:41383"' status >/dev/null ||
+	fail "peer not restored: $(ray_on a status --json | jq -c .peers)"
+run in_ns a ping -c 2 -i 0.2 -W 3 "$b4"
+run ray_on a debug peer remove "$id_b"
+daemon_stop a
+daemon_start a
+json_get a '.peers == []' status >/dev/null || fail "a removed peer came back"
+
+log "a damaged peers.json stops the daemon with a clear error"
+daemon_stop a
+echo '[{"peer": "not-a-node-id"}]' >"$(node_state a)/peers.json"
+if in_ns a "$RAY" --socket "$(node_socket a)" daemon --state-dir "$(node_state a)" \
+	>"$T_DIR/badpeers.log" 2>&1; then
+	fail "daemon started with a damaged peers.json"
+fi
+grep -q "peers.json: entry 0: 'not-a-node-id' is not a node id" "$T_DIR/badpeers.log" ||
+	fail "unclear error: $(cat "$T_DIR/badpeers.log")"
 daemon_stop b
 log "PASS"
