@@ -212,7 +212,10 @@ int ctl_codec_put_map(struct ctl_codec_writer *w, uint32_t n)
 
 void ctl_codec_reader_init(struct ctl_codec_reader *r, const void *buf, size_t len, unsigned flags)
 {
-	r->cr_buf = buf;
+	static const uint8_t empty[1];
+
+	/* No NULL base: even arithmetic on it is undefined. */
+	r->cr_buf = buf ? buf : empty;
 	r->cr_len = buf ? len : 0;
 	r->cr_pos = 0;
 	r->cr_flags = flags;
