@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 #include "ipc/ipc_client.h"
 #include "os/tun.h"
+#include "relay/relay_server.h"
 #include "session/session.h"
 #include "util/fileio.h"
 #include "util/version.h"
@@ -10,6 +11,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -506,6 +508,57 @@ static int cmd_daemon(struct cli *cli, int argc, char **argv)
 	return daemon_run(&o);
 }
 
+static int cmd_relay(struct cli *cli, int argc, char **argv)
+{
+	struct relay_server_config cfg;
+	struct relay_options o = {
+		.listen = NULL,
+		.state_dir = env_or("RAYFISH_RELAY_DIR", RAY_DEFAULT_RELAY_DIR),
+		.stun_port = 3478,
+		.config = &cfg,
+	};
+	unsigned long v;
+
+	(void)cli;
+	relay_server_config_default(&cfg);
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!val)
+			return cli_usage(cli_find("relay"));
+		i++;
+		if (strcmp(arg, "--listen") == 0) {
+			struct sockaddr_storage sa;
+			socklen_t sa_len;
+
+			if (relay_server_parse_listen(val, &sa, &sa_len) < 0)
+				return cli_fail("--listen: '%s' is not HOST:PORT with a numeric "
+						"host (e.g. 0.0.0.0:3340 or [::]:3340)",
+						val);
+			o.listen = val;
+		} else if (strcmp(arg, "--stun-port") == 0) {
+			if (parse_ulong(val, 0, 65535, &v) < 0)
+				return cli_fail("--stun-port: '%s' is not a port (0-65535; 0: "
+						"no STUN)",
+						val);
+			o.stun_port = (uint16_t)v;
+		} else if (strcmp(arg, "--state-dir") == 0) {
+			o.state_dir = val;
+		} else if (strcmp(arg, "--rate-limit") == 0) {
+			if (parse_ulong(val, 0, 1000000, &v) < 0)
+				return cli_fail("--rate-limit: '%s' is not Mbit/s (0-1000000; 0: "
+						"unlimited)",
+						val);
+			cfg.rate_bytes_per_s = (uint64_t)v * 1000000 / 8;
+		} else {
+			return cli_usage(cli_find("relay"));
+		}
+	}
+	if (!o.listen)
+		return cli_fail("relay: --listen HOST:PORT is required");
+	return relay_server_run(&o);
+}
+
 static int cmd_help(struct cli *cli, int argc, char **argv);
 
 static int cmd_version(struct cli *cli, int argc, char **argv)
@@ -532,6 +585,18 @@ static const struct cli_command cli_commands[] = {
 	 "  --debug          log debug messages\n"
 	 "Stops on SIGTERM, SIGINT or 'ray shutdown'.\n",
 	 cmd_daemon},
+	{"relay", "--listen HOST:PORT [--stun-port N] [--state-dir DIR] [--rate-limit MBIT]",
+	 "run a relay server in the foreground",
+	 "Runs a relay: daemons connect to http://HOST:PORT, prove their key, and\n"
+	 "exchange end-to-end encrypted packets through it when no direct path\n"
+	 "exists yet. It also stores signed discovery records and answers STUN.\n"
+	 "  --listen HOST:PORT  TCP address to serve (numeric; [::]:PORT for all)\n"
+	 "  --stun-port N       UDP port for STUN binding requests (default 3478; 0: off)\n"
+	 "  --state-dir DIR     holds relay.key (env RAYFISH_RELAY_DIR; default\n"
+	 "                      " RAY_DEFAULT_RELAY_DIR ")\n"
+	 "  --rate-limit MBIT   per-client rate limit in Mbit/s (default 64; 0: none)\n"
+	 "Needs no root. Stops on SIGTERM or SIGINT.\n",
+	 cmd_relay},
 	{"status", "[--json]", "show this node, its state and its networks",
 	 "Shows this node's id, addresses, state (up or down) and networks.\n"
 	 "Open to every local user.\n",
