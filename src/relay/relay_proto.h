@@ -77,7 +77,7 @@
 #define RELAY_PROTO_CHALLENGE_LEN (1 + RELAY_PROTO_KEY_LEN + RELAY_PROTO_NONCE_LEN)
 #define RELAY_PROTO_AUTH_LEN	  (RELAY_PROTO_KEY_LEN + RELAY_PROTO_SIG_LEN)
 /* A 101 may carry this header: the UDP port where the relay answers STUN. */
-#define RELAY_PROTO_STUN_HEADER	  "Rayfish-Stun-Port"
+#define RELAY_PROTO_STUN_HEADER "Rayfish-Stun-Port"
 #define RELAY_PROTO_HTTP_RESPONSE_101                                                              \
 	"HTTP/1.1 101 Switching Protocols\r\nUpgrade: " RELAY_PROTO_TOKEN                          \
 	"\r\nConnection: Upgrade\r\n\r\n"
