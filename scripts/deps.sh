@@ -7,7 +7,8 @@ PACKAGES="
 build-essential pkg-config clang libclang-rt-14-dev
 libsodium-dev libb2-dev libjansson-dev libssl-dev libcmocka-dev
 iproute2 iputils-ping procps util-linux jq python3 nftables
-iperf3 wireguard-tools wireguard-go
+iperf3 wireguard-tools wireguard-go curl stun-client conntrack
+libminiupnpc-dev libnatpmp-dev miniupnpd-nftables
 "
 
 missing=""
