@@ -9,6 +9,7 @@
 #define STUN_BINDING_REQUEST  0x0001
 #define STUN_BINDING_SUCCESS  0x0101
 #define STUN_ATTR_MAPPED      0x0001
+#define STUN_ATTR_CHANGE_REQ  0x0003
 #define STUN_ATTR_INTEGRITY   0x0008
 #define STUN_ATTR_XOR_MAPPED  0x0020
 #define STUN_ATTR_SOFTWARE    0x8022
@@ -26,6 +27,7 @@ struct stun_scan {
 	size_t xor_mapped_len;
 	const uint8_t *mapped; /* value of the first MAPPED-ADDRESS */
 	size_t mapped_len;
+	uint32_t change_flags; /* of every CHANGE-REQUEST (RFC 3489), ORed */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -69,8 +71,10 @@ uint32_t stun_fingerprint(const uint8_t *msg, size_t len)
 }
 
 /* Check the header and walk every attribute of the datagram BUF; fill *S.
- * 0 or -EBADMSG. */
-static int stun_scan(const uint8_t *buf, size_t len, struct stun_scan *s)
+ * CLASSIC: an RFC 3489 message, whose bytes 4..7 are part of the transaction
+ * id and must not be the magic cookie; otherwise they must be. 0 or
+ * -EBADMSG. */
+static int stun_scan(const uint8_t *buf, size_t len, bool classic, struct stun_scan *s)
 {
 	bool after_integrity = false;
 	size_t pos, left, padded;
@@ -81,7 +85,7 @@ static int stun_scan(const uint8_t *buf, size_t len, struct stun_scan *s)
 		return -EBADMSG;
 	if (buf[0] & 0xc0)
 		return -EBADMSG;
-	if (get32(buf + 4) != STUN_MAGIC_COOKIE)
+	if ((get32(buf + 4) == STUN_MAGIC_COOKIE) == classic)
 		return -EBADMSG;
 	alen = get16(buf + 2);
 	if (alen % 4 || (size_t)alen != len - STUN_HEADER_LEN)
@@ -122,6 +126,10 @@ static int stun_scan(const uint8_t *buf, size_t len, struct stun_scan *s)
 			break;
 		case STUN_ATTR_INTEGRITY:
 			after_integrity = true;
+			break;
+		case STUN_ATTR_CHANGE_REQ:
+			/* a malformed one reads as "change something": not answered */
+			s->change_flags |= alen == 4 ? get32(buf + pos + 4) : 0xffffffffu;
 			break;
 		default:
 			/* Unknown or not needed, comprehension-required or not:
@@ -203,7 +211,7 @@ int stun_parse_binding_response(const uint8_t *buf, size_t len, const uint8_t tx
 	struct stun_scan s;
 	int err;
 
-	err = stun_scan(buf, len, &s);
+	err = stun_scan(buf, len, false, &s);
 	if (err)
 		return err;
 	if (s.type != STUN_BINDING_SUCCESS)
@@ -224,7 +232,7 @@ bool stun_is_binding_request(const uint8_t *buf, size_t len)
 {
 	struct stun_scan s;
 
-	return stun_scan(buf, len, &s) == 0 && s.type == STUN_BINDING_REQUEST;
+	return stun_scan(buf, len, false, &s) == 0 && s.type == STUN_BINDING_REQUEST;
 }
 
 int stun_write_binding_response(const uint8_t *req, size_t req_len, const struct endpoint *observed,
@@ -272,6 +280,46 @@ int stun_write_binding_response(const uint8_t *req, size_t req_len, const struct
 	put16(out + pos, STUN_ATTR_FINGERPRINT);
 	put16(out + pos + 2, 4);
 	put32(out + pos + 4, stun_fingerprint(out, pos));
+	*len = n;
+	return 0;
+}
+
+bool stun_is_classic_binding_request(const uint8_t *buf, size_t len)
+{
+	struct stun_scan s;
+
+	/* Only the "change IP" (4) and "change port" (2) flags mean anything;
+	 * a server with one address can honour neither. */
+	return stun_scan(buf, len, true, &s) == 0 && s.type == STUN_BINDING_REQUEST &&
+	       (s.change_flags & 6) == 0;
+}
+
+int stun_write_classic_binding_response(const uint8_t *req, size_t req_len,
+					const struct endpoint *observed, uint8_t *out, size_t cap,
+					size_t *len)
+{
+	const uint8_t *a = observed->sin6.sin6_addr.s6_addr;
+	bool v4 = IN6_IS_ADDR_V4MAPPED(&observed->sin6.sin6_addr);
+	size_t alen = v4 ? 8 : 20;
+	size_t n = STUN_HEADER_LEN + 4 + alen;
+	uint8_t id[16];
+
+	if (!stun_is_classic_binding_request(req, req_len))
+		return -EBADMSG;
+	if (observed->sin6.sin6_family != AF_INET6)
+		return -EINVAL;
+	if (cap < n)
+		return -ENOBUFS;
+	memcpy(id, req + 4, sizeof(id)); /* OUT may be the request's own buffer */
+	put16(out, STUN_BINDING_SUCCESS);
+	put16(out + 2, (uint16_t)(n - STUN_HEADER_LEN));
+	memcpy(out + 4, id, sizeof(id));
+	put16(out + 20, STUN_ATTR_MAPPED);
+	put16(out + 22, (uint16_t)alen);
+	out[24] = 0;
+	out[25] = v4 ? STUN_FAMILY_IPV4 : STUN_FAMILY_IPV6;
+	put16(out + 26, ntohs(observed->sin6.sin6_port));
+	memcpy(out + 28, v4 ? a + 12 : a, alen - 4);
 	*len = n;
 	return 0;
 }

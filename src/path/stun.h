@@ -17,8 +17,9 @@
  *
  * What a message must be to be accepted (both directions):
  *   - at least the 20-byte header; the two top bits zero; the magic cookie
- *     0x2112A442 (classic RFC 3489 messages without it are refused: the
- *     XOR-MAPPED-ADDRESS needs the cookie, and refusing keeps the test cheap);
+ *     0x2112A442 (classic RFC 3489 messages without it are refused here: the
+ *     XOR-MAPPED-ADDRESS needs the cookie; a server answers them with the
+ *     separate classic functions below);
  *   - the header's length a multiple of 4 and exactly the datagram's length
  *     minus 20 (trailing bytes are refused, not ignored);
  *   - every attribute TLV, padding included, inside the message;
@@ -85,6 +86,24 @@ bool stun_is_binding_request(const uint8_t *buf, size_t len);
  * AF_INET6) or -ENOBUFS. */
 int stun_write_binding_response(const uint8_t *req, size_t req_len, const struct endpoint *observed,
 				uint8_t *out, size_t cap, size_t *len);
+
+/* RFC 3489 ("classic") clients, such as Debian's `stun`, send no magic
+ * cookie: bytes 4..19 are a 128-bit transaction id. RFC 5389 §12.2 has a
+ * server answer them with MAPPED-ADDRESS instead of XOR-MAPPED-ADDRESS.
+ *
+ * stun_is_classic_binding_request: true when BUF is a Binding Request
+ * without the cookie, otherwise well-formed as above, and without a
+ * CHANGE-REQUEST that asks for another address or port (a server with one
+ * address cannot answer from another; staying silent is what tells the
+ * client so). stun_write_classic_binding_response answers it: a Binding
+ * Success Response with the request's 16 id bytes and MAPPED-ADDRESS =
+ * OBSERVED only (no SOFTWARE or FINGERPRINT: old clients do not know them).
+ * 0, -EBADMSG, -EINVAL or -ENOBUFS, as stun_write_binding_response. */
+#define STUN_CLASSIC_RESPONSE_MAX 44
+bool stun_is_classic_binding_request(const uint8_t *buf, size_t len);
+int stun_write_classic_binding_response(const uint8_t *req, size_t req_len,
+					const struct endpoint *observed, uint8_t *out, size_t cap,
+					size_t *len);
 
 /* FINGERPRINT value for the LEN bytes at MSG: CRC-32 (ISO 3309, as in
  * zlib) XOR 0x5354554e. MSG must already carry the message length that

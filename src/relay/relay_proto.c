@@ -166,7 +166,27 @@ struct relay_proto_headers {
 	bool upgrade, connection;
 	int hosts;
 	uint16_t stun_port; /* 0: none, or not a valid port */
+	int lengths;	    /* Content-Length headers seen */
+	bool bad_length, transfer_encoding, expect_continue;
+	uint64_t content_length;
 };
+
+/* A Content-Length value: digits only; big values saturate. */
+static bool relay_proto_length_value(const char *v, size_t len, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		if (n < RELAY_PROTO_LENGTH_HUGE)
+			n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	*out = n < RELAY_PROTO_LENGTH_HUGE ? n : RELAY_PROTO_LENGTH_HUGE;
+	return true;
+}
 
 static uint16_t relay_proto_port_value(const char *v, size_t len)
 {
@@ -226,16 +246,26 @@ static int relay_proto_http_headers(const char **pos, const char *end,
 		else if (name_len == sizeof(RELAY_PROTO_STUN_HEADER) - 1 &&
 			 strncasecmp(line, RELAY_PROTO_STUN_HEADER, name_len) == 0)
 			h->stun_port = relay_proto_port_value(value, value_len);
+		else if (name_len == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
+			h->lengths++;
+			if (!relay_proto_length_value(value, value_len, &h->content_length))
+				h->bad_length = true;
+		} else if (name_len == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0)
+			h->transfer_encoding = true;
+		else if (name_len == 6 && strncasecmp(line, "Expect", 6) == 0)
+			h->expect_continue |=
+				value_len == 12 && strncasecmp(value, "100-continue", 12) == 0;
 	}
 	return -EBADMSG;
 }
 
-int relay_proto_http_request_parse(const uint8_t *buf, size_t len, size_t *head_len)
+int relay_proto_http_request_head(const uint8_t *buf, size_t len, struct relay_http_request *req)
 {
-	static const char method[] = "GET ", version[] = " HTTP/1.1";
+	static const char version[] = " HTTP/1.1";
 	struct relay_proto_headers h = {0};
 	const char *pos = (const char *)buf, *end, *line, *target;
-	size_t n, line_len, target_len;
+	size_t n, line_len, target_len, mlen;
+	enum relay_http_method method;
 	bool bad = false;
 	int ret;
 
@@ -244,13 +274,20 @@ int relay_proto_http_request_parse(const uint8_t *buf, size_t len, size_t *head_
 		return ret;
 	end = pos + n;
 	line = relay_proto_http_line(&pos, end, &line_len, &bad);
-	if (!line || bad || line_len < sizeof(method) - 1 + sizeof(version) - 1 + 1)
+	if (!line || bad || line_len < 4)
 		return -EBADMSG;
-	if (memcmp(line, method, sizeof(method) - 1) != 0 ||
+	if (memcmp(line, "GET ", 4) == 0)
+		method = RELAY_HTTP_GET;
+	else if (memcmp(line, "PUT ", 4) == 0)
+		method = RELAY_HTTP_PUT;
+	else
+		return -EBADMSG;
+	mlen = 4;
+	if (line_len < mlen + 1 + sizeof(version) - 1 ||
 	    memcmp(line + line_len - (sizeof(version) - 1), version, sizeof(version) - 1) != 0)
 		return -EBADMSG;
-	target = line + sizeof(method) - 1;
-	target_len = line_len - (sizeof(method) - 1) - (sizeof(version) - 1);
+	target = line + mlen;
+	target_len = line_len - mlen - (sizeof(version) - 1);
 	if (memchr(target, ' ', target_len) || target[0] != '/')
 		return -EBADMSG;
 	ret = relay_proto_http_headers(&pos, end, &h);
@@ -258,12 +295,37 @@ int relay_proto_http_request_parse(const uint8_t *buf, size_t len, size_t *head_
 		return ret;
 	if (h.hosts != 1) /* RFC 9112 §3.2: exactly one Host */
 		return -EBADMSG;
-	if (target_len != sizeof(RELAY_PROTO_PATH) - 1 ||
-	    memcmp(target, RELAY_PROTO_PATH, target_len) != 0)
+	/* RFC 9112 §6.3: a Transfer-Encoding we do not do, or a doubtful
+	 * length, leaves no safe way to find the body's end */
+	if (h.transfer_encoding || h.bad_length || h.lengths > 1)
+		return -EBADMSG;
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->target = target;
+	req->target_len = target_len;
+	req->head_len = n;
+	req->content_length = h.lengths ? h.content_length : RELAY_PROTO_NO_LENGTH;
+	req->upgrade = h.upgrade && h.connection;
+	req->expect_continue = h.expect_continue;
+	return 0;
+}
+
+int relay_proto_http_request_parse(const uint8_t *buf, size_t len, size_t *head_len)
+{
+	struct relay_http_request r;
+	int ret;
+
+	ret = relay_proto_http_request_head(buf, len, &r);
+	if (ret < 0)
+		return ret;
+	if (r.method != RELAY_HTTP_GET)
+		return -EBADMSG;
+	if (r.target_len != sizeof(RELAY_PROTO_PATH) - 1 ||
+	    memcmp(r.target, RELAY_PROTO_PATH, r.target_len) != 0)
 		return -ENOENT;
-	if (!h.upgrade || !h.connection)
+	if (!r.upgrade)
 		return -EPROTONOSUPPORT;
-	*head_len = n;
+	*head_len = r.head_len;
 	return 0;
 }
 
@@ -281,6 +343,10 @@ const char *relay_proto_http_error_response(int err)
 		return "HTTP/1.1 426 Upgrade Required\r\nUpgrade: " RELAY_PROTO_TOKEN
 		       "\r\nConnection: Upgrade, close\r\nContent-Type: text/plain\r\n"
 		       "Content-Length: 34\r\n\r\nexpected Upgrade: " RELAY_PROTO_TOKEN "\n";
+	case -ETIMEDOUT:
+		return "HTTP/1.1 408 Request Timeout\r\nContent-Type: "
+		       "text/plain\r\nContent-Length: "
+		       "16\r\nConnection: close\r\n\r\nrequest timeout\n";
 	default:
 		return "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: "
 		       "12\r\nConnection: close\r\n\r\nbad request\n";
@@ -341,4 +407,131 @@ int relay_proto_http_response_parse(const uint8_t *buf, size_t len, size_t *head
 	if (stun_port)
 		*stun_port = h.stun_port;
 	return 0;
+}
+
+/* The status line of BUF's head: 0 and *STATUS, or -EBADMSG. */
+static int relay_proto_status_line(const char *line, size_t line_len, unsigned *status)
+{
+	static const char prefix[] = "HTTP/1.1 ";
+	size_t p = sizeof(prefix) - 1;
+
+	if (line_len < p + 3 || memcmp(line, prefix, p) != 0)
+		return -EBADMSG;
+	for (size_t i = 0; i < 3; i++) {
+		if (line[p + i] < '0' || line[p + i] > '9')
+			return -EBADMSG;
+	}
+	if (line_len > p + 3 && line[p + 3] != ' ')
+		return -EBADMSG;
+	*status = (unsigned)(line[p] - '0') * 100 + (unsigned)(line[p + 1] - '0') * 10 +
+		  (unsigned)(line[p + 2] - '0');
+	return *status >= 100 ? 0 : -EBADMSG;
+}
+
+int relay_proto_http_response_head(const uint8_t *buf, size_t len, struct relay_http_response *resp)
+{
+	struct relay_proto_headers h = {0};
+	const char *pos = (const char *)buf, *end, *line;
+	size_t n, line_len;
+	unsigned status;
+	bool bad = false;
+	int ret;
+
+	ret = relay_proto_http_head(buf, len, &n);
+	if (ret < 0)
+		return ret;
+	end = pos + n;
+	line = relay_proto_http_line(&pos, end, &line_len, &bad);
+	if (!line || bad || relay_proto_status_line(line, line_len, &status) < 0)
+		return -EBADMSG;
+	ret = relay_proto_http_headers(&pos, end, &h);
+	if (ret < 0)
+		return ret;
+	if (h.transfer_encoding || h.bad_length || h.lengths > 1)
+		return -EBADMSG;
+	resp->status = status;
+	resp->head_len = n;
+	resp->content_length = h.lengths ? h.content_length : RELAY_PROTO_NO_LENGTH;
+	return 0;
+}
+
+int relay_proto_http_101_write(uint16_t stun_port, char *out, size_t out_cap)
+{
+	int n;
+
+	if (stun_port)
+		n = snprintf(out, out_cap,
+			     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: " RELAY_PROTO_TOKEN
+			     "\r\nConnection: Upgrade\r\n" RELAY_PROTO_STUN_HEADER ": %u\r\n\r\n",
+			     (unsigned)stun_port);
+	else
+		n = snprintf(out, out_cap, "%s", RELAY_PROTO_HTTP_RESPONSE_101);
+	if (n < 0 || (size_t)n >= out_cap)
+		return -ENOBUFS;
+	return n;
+}
+
+static const char *relay_proto_reason(unsigned status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 426:
+		return "Upgrade Required";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
+	}
+}
+
+int relay_proto_http_response_write(unsigned status, const char *content_type, size_t body_len,
+				    char *out, size_t out_cap)
+{
+	int n;
+
+	if (status < 200 || status > 599)
+		return -EINVAL;
+	if (content_type) {
+		for (const char *p = content_type; *p; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return -EINVAL;
+		}
+	}
+	if (status == 204)
+		n = snprintf(out, out_cap, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+	else
+		n = snprintf(out, out_cap,
+			     "HTTP/1.1 %u %s\r\n%s%s%sContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n",
+			     status, relay_proto_reason(status),
+			     content_type ? "Content-Type: " : "", content_type ? content_type : "",
+			     content_type ? "\r\n" : "", body_len);
+	if (n < 0 || (size_t)n >= out_cap)
+		return -ENOBUFS;
+	return n;
 }

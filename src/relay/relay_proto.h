@@ -21,9 +21,15 @@
  *      Connection: Upgrade\r\n
  *      \r\n
  *
- *    or a 4xx with a one-line body, then closes: 400 malformed request,
- *    404 path other than /relay, 426 missing or wrong Upgrade token,
- *    431 request head (up to and including the empty line) over 8 KiB.
+ *    (with "Rayfish-Stun-Port: N" before the blank line when the relay
+ *    answers STUN on UDP port N; it then also answers on N+1, an alternate
+ *    destination on the same host, so that a client comparing the two
+ *    mapped addresses learns whether its NAT maps per destination, as with
+ *    RFC 5780's alternate port), or a 4xx with a one-line body, then
+ *    closes: 400 malformed request, 404 path other than /relay, 408 no
+ *    whole request within 5 s of connect, 426 missing or wrong Upgrade
+ *    token, 431 request head (up to and including the empty line) over
+ *    8 KiB.
  *
  * 2. Binary frames, both directions, right after the blank line:
  *
@@ -139,6 +145,65 @@ int relay_proto_http_request_parse(const uint8_t *buf, size_t len, size_t *head_
 /* The whole 4xx response (status line, headers, one-line body) for an error
  * of relay_proto_http_request_parse. Static storage. */
 const char *relay_proto_http_error_response(int err);
+
+/* ---- Plain HTTP/1.1 on the same listener (the record store) -------------
+ *
+ * The server reads one request per connection, answers with
+ * "Connection: close" and closes. Requests are routed by method and path:
+ * GET /relay is the upgrade above; GET and PUT /records/ID are the record
+ * store (path/record_client.h has the API). */
+
+enum relay_http_method {
+	RELAY_HTTP_GET = 1,
+	RELAY_HTTP_PUT = 2,
+};
+
+/* content_length when the head has no Content-Length header */
+#define RELAY_PROTO_NO_LENGTH UINT64_MAX
+/* values over this read as this: far more than any relay accepts */
+#define RELAY_PROTO_LENGTH_HUGE 999999999999999999ull
+
+struct relay_http_request {
+	enum relay_http_method method;
+	const char *target; /* into the caller's buffer, TARGET_LEN bytes, not NUL-terminated */
+	size_t target_len;
+	size_t head_len;	 /* up to and including the blank line */
+	uint64_t content_length; /* RELAY_PROTO_NO_LENGTH if absent */
+	bool upgrade;		 /* Upgrade has our token and Connection has "upgrade" */
+	bool expect_continue;	 /* "Expect: 100-continue" */
+};
+
+/* Server side, any request: parse the head at the start of BUF into *REQ.
+ * Returns 0; -EAGAIN incomplete; -EMSGSIZE no blank line within
+ * RELAY_PROTO_HTTP_MAX bytes (431); -EBADMSG (400): a request line other
+ * than "GET|PUT SP /target SP HTTP/1.1", control bytes, bad header syntax,
+ * not exactly one Host, any Transfer-Encoding (bodies are sent with a
+ * Content-Length; chunked is refused), a Content-Length that is not all
+ * digits or appears twice. */
+int relay_proto_http_request_head(const uint8_t *buf, size_t len, struct relay_http_request *req);
+
+struct relay_http_response {
+	unsigned status; /* 100..999 */
+	size_t head_len;
+	uint64_t content_length; /* RELAY_PROTO_NO_LENGTH if absent */
+};
+
+/* Client side, any response: parse the head at the start of BUF into
+ * *RESP. 0, -EAGAIN, -EMSGSIZE (head over RELAY_PROTO_HTTP_MAX), -EBADMSG. */
+int relay_proto_http_response_head(const uint8_t *buf, size_t len,
+				   struct relay_http_response *resp);
+
+/* The 101 of an accepted upgrade into OUT, with "Rayfish-Stun-Port: N" when
+ * STUN_PORT is not 0. Returns its length or -ENOBUFS. */
+#define RELAY_PROTO_HTTP_101_MAX 160
+int relay_proto_http_101_write(uint16_t stun_port, char *out, size_t out_cap);
+
+/* A response head: status line with the standard reason phrase, then
+ * Content-Type CONTENT_TYPE (unless NULL) and Content-Length BODY_LEN
+ * (neither for 204), then "Connection: close". Returns its length,
+ * -ENOBUFS, or -EINVAL for a status outside 200..599. */
+int relay_proto_http_response_write(unsigned status, const char *content_type, size_t body_len,
+				    char *out, size_t out_cap);
 
 /* Client side: write the upgrade request for HOSTPORT into OUT. Returns its
  * length or -ENOBUFS; -EINVAL if HOSTPORT has control characters. */

@@ -14,12 +14,17 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "crypto/identity.h"
 #include "crypto/keytext.h"
+#include "path/endpoint.h"
+#include "path/record.h"
+#include "path/stun.h"
+#include "relay/record_store.h"
 #include "relay/relay_proto.h"
 #include "util/eventloop.h"
 #include "util/fileio.h"
@@ -35,9 +40,14 @@
 #define RELAY_WBUF_MIN		4096
 #define RELAY_WBUF_KEEP		65536 /* an empty queue bigger than this is given back */
 #define RELAY_PBUF_KEEP		256
+#define RELAY_STUN_PER_EVENT	64   /* datagrams per wake-up, then let the rest run */
+#define RELAY_STUN_BUF		1500 /* bigger datagrams are not STUN we answer */
+#define RELAY_RECORD_SWEEP	4096 /* work per sweep spent dropping expired records */
+#define RELAY_RECORDS_PREFIX	"/records/"
 
 enum relay_client_state {
-	RELAY_C_HTTP,	 /* reading the upgrade request */
+	RELAY_C_HTTP,	 /* reading a request head */
+	RELAY_C_BODY,	 /* reading the body of PUT /records/ID */
 	RELAY_C_AUTH,	 /* challenge sent, waiting for CLIENT_AUTH */
 	RELAY_C_READY,	 /* authenticated, in the table */
 	RELAY_C_CLOSING, /* error queued; flush, shut down, wait for EOF or linger timeout */
@@ -53,8 +63,9 @@ struct relay_client {
 	int fd;
 	enum relay_client_state state;
 	bool dead, in_table, in_flush, want_out, shut;
-	uint8_t id[RELAY_PROTO_KEY_LEN];
+	uint8_t id[RELAY_PROTO_KEY_LEN]; /* node id; in RELAY_C_BODY, the record's ID */
 	uint8_t nonce[RELAY_PROTO_NONCE_LEN];
+	size_t body_len;		  /* RELAY_C_BODY: the Content-Length */
 	struct relay_client *prev, *next; /* all connections */
 	struct relay_client *hnext;	  /* hash chain */
 	struct relay_client *flush_next;  /* has queued bytes to write this turn */
@@ -78,9 +89,12 @@ struct relay_server {
 	struct relay_server_config cfg;
 	uint8_t server_pk[RELAY_PROTO_KEY_LEN];
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
-	int listen_fd;
+	int listen_fd, stun_fd[2]; /* the STUN port and the one after it */
 	uint16_t port;
 	bool listening;
+	char resp101[RELAY_PROTO_HTTP_101_MAX];
+	size_t resp101_len;
+	struct record_store *store;
 	uint64_t sweep_timer, accept_timer;
 	uint64_t now_ms;
 	struct relay_client *clients; /* all connections */
@@ -103,6 +117,16 @@ void relay_server_config_default(struct relay_server_config *c)
 	c->idle_timeout_ms = 90000;
 	c->slow_reader_ms = 5000;
 	c->summary_interval_ms = 60000;
+	c->stun_port = 0;
+	c->max_records = RECORD_STORE_DEFAULT_MAX;
+}
+
+static uint64_t relay_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- client table: node id -> client, keyed hash against chosen keys ---- */
@@ -376,18 +400,15 @@ static void relay_flush_all(struct relay_server *s)
 	}
 }
 
-/* Queue HTTP error text or SERVER_ERROR, then close once it is written. */
-static void relay_client_fail(struct relay_client *c, const char *reason, bool http)
+/* After what is queued now: shut down writing, then close at EOF or after
+ * the linger time. */
+static void relay_client_closing(struct relay_client *c)
 {
 	struct relay_server *s = c->srv;
 
 	if (c->dead || c->state == RELAY_C_CLOSING)
 		return;
 	relay_table_remove(s, c);
-	if (http)
-		relay_client_queue_raw(c, reason, strlen(reason));
-	else
-		relay_client_queue(c, RELAY_SERVER_ERROR, reason, strlen(reason), NULL, 0);
 	c->state = RELAY_C_CLOSING;
 	c->closing_since_ms = s->now_ms;
 	free(c->pbuf);
@@ -395,6 +416,19 @@ static void relay_client_fail(struct relay_client *c, const char *reason, bool h
 	c->plen = c->pcap = 0;
 	if (c->whead == c->wtail)
 		relay_client_flush(c); /* nothing queued: shut down now */
+}
+
+/* Queue HTTP error text or SERVER_ERROR, then close once it is written. */
+static void relay_client_fail(struct relay_client *c, const char *reason, bool http)
+{
+	if (c->dead || c->state == RELAY_C_CLOSING)
+		return;
+	relay_table_remove(c->srv, c);
+	if (http)
+		relay_client_queue_raw(c, reason, strlen(reason));
+	else
+		relay_client_queue(c, RELAY_SERVER_ERROR, reason, strlen(reason), NULL, 0);
+	relay_client_closing(c);
 }
 
 static void relay_protocol_error(struct relay_client *c, const char *reason)
@@ -566,11 +600,18 @@ static int relay_pbuf_reserve(struct relay_client *c, size_t cap)
 	return 0;
 }
 
+/* The biggest payload C may send now: before SERVER_OK only a CLIENT_AUTH
+ * is allowed, so an unauthenticated client never makes us buffer more. */
+static size_t relay_frame_cap(const struct relay_client *c)
+{
+	return c->state == RELAY_C_AUTH ? RELAY_PROTO_AUTH_LEN : c->srv->cfg.max_payload;
+}
+
 /* Frames from DATA, after what is left in pbuf from earlier reads. */
 static void relay_client_consume(struct relay_client *c, const uint8_t *data, size_t len,
 				 uint64_t now_ns)
 {
-	size_t max = c->srv->cfg.max_payload, off = 0;
+	size_t max = relay_frame_cap(c), off = 0;
 	struct relay_frame f;
 	int n;
 
@@ -608,6 +649,7 @@ static void relay_client_consume(struct relay_client *c, const uint8_t *data, si
 			return;
 	}
 	while (off < len) {
+		max = relay_frame_cap(c);
 		n = relay_proto_frame_decode(data + off, len - off, max, &f);
 		if (n < 0) {
 			relay_protocol_error(c, "frame too long");
@@ -634,13 +676,206 @@ static void relay_client_consume(struct relay_client *c, const uint8_t *data, si
 	}
 }
 
-static void relay_client_http(struct relay_client *c, const uint8_t *data, size_t len)
+/* ---- HTTP: the upgrade and the record store ------------------------------ */
+
+/* Drop the request buffer: the request is done with. */
+static void relay_pbuf_release(struct relay_client *c)
+{
+	free(c->pbuf);
+	c->pbuf = NULL;
+	c->plen = c->pcap = 0;
+}
+
+/* Answer STATUS with BODY (LEN bytes) and close. */
+static void relay_http_reply(struct relay_client *c, unsigned status, const char *content_type,
+			     const void *body, size_t len)
+{
+	char head[256];
+	int n;
+
+	n = relay_proto_http_response_write(status, content_type, len, head, sizeof(head));
+	if (n > 0 && relay_client_queue_raw(c, head, (size_t)n) == 0 && len)
+		relay_client_queue_raw(c, body, len);
+	relay_pbuf_release(c);
+	relay_client_closing(c);
+}
+
+static void relay_http_text(struct relay_client *c, unsigned status, const char *line)
+{
+	relay_http_reply(c, status, "text/plain", line, strlen(line));
+}
+
+/* A malformed request: the fixed answers of relay_proto_http_error_response. */
+static void relay_http_refuse(struct relay_client *c, int err)
+{
+	c->srv->ctr.closed_protocol++;
+	relay_pbuf_release(c);
+	relay_client_fail(c, relay_proto_http_error_response(err), true);
+}
+
+static void relay_http_upgrade(struct relay_client *c)
 {
 	struct relay_server *s = c->srv;
 	uint8_t challenge[RELAY_PROTO_CHALLENGE_LEN];
-	size_t take, head_len;
+
+	relay_pbuf_release(c);
+	randombytes_buf(c->nonce, sizeof(c->nonce));
+	challenge[0] = RELAY_PROTO_VERSION;
+	memcpy(challenge + 1, s->server_pk, RELAY_PROTO_KEY_LEN);
+	memcpy(challenge + 1 + RELAY_PROTO_KEY_LEN, c->nonce, RELAY_PROTO_NONCE_LEN);
+	c->state = RELAY_C_AUTH;
+	relay_client_queue_raw(c, s->resp101, s->resp101_len);
+	relay_client_queue(c, RELAY_SERVER_CHALLENGE, challenge, sizeof(challenge), NULL, 0);
+}
+
+/* The whole body of PUT /records/ID is in pbuf. */
+static void relay_records_put(struct relay_client *c)
+{
+	struct relay_server *s = c->srv;
+	int ret = record_store_put(s->store, c->id, c->pbuf, c->plen, relay_wall_ms());
+
+	s->ctr.records = record_store_count(s->store);
+	if (ret == 0) {
+		s->ctr.records_stored++;
+		relay_http_reply(c, 204, NULL, NULL, 0);
+		return;
+	}
+	s->ctr.records_refused++;
+	switch (ret) {
+	case -EMSGSIZE:
+		relay_http_text(c, 413, "record too big\n");
+		break;
+	case -EKEYREJECTED:
+		relay_http_text(c, 403, "bad signature\n");
+		break;
+	case -ESTALE:
+		relay_http_text(c, 410, "record expired\n");
+		break;
+	case -EALREADY:
+		relay_http_text(c, 409, "not newer than the stored record\n");
+		break;
+	case -ENOSPC:
+	case -ENOMEM:
+		relay_http_text(c, 503, "record store full\n");
+		break;
+	case -EINVAL:
+		relay_http_text(c, 400, "ID is not the record's signer\n");
+		break;
+	default:
+		relay_http_text(c, 400, "malformed record\n");
+		break;
+	}
+}
+
+static void relay_records_get(struct relay_client *c)
+{
+	struct relay_server *s = c->srv;
+	uint8_t buf[RECORD_MAX_LEN];
+	size_t len;
+
+	if (record_store_get(s->store, c->id, relay_wall_ms(), buf, &len) < 0) {
+		s->ctr.records = record_store_count(s->store);
+		relay_http_text(c, 404, "no record\n");
+		return;
+	}
+	s->ctr.records_served++;
+	relay_http_reply(c, 200, "application/octet-stream", buf, len);
+}
+
+/* Body bytes of a PUT: append, and store once all have come. */
+static void relay_client_body(struct relay_client *c, const uint8_t *data, size_t len)
+{
+	if (len > c->body_len - c->plen) {
+		relay_http_text(c, 400, "bytes after the body\n");
+		return;
+	}
+	memcpy(c->pbuf + c->plen, data, len);
+	c->plen += len;
+	if (c->plen == c->body_len)
+		relay_records_put(c);
+}
+
+/* A whole head REQ is at the start of pbuf; EXTRA bytes came after it, of
+ * which the last REST are at DATA (they did not fit in pbuf). */
+static void relay_http_route(struct relay_client *c, const struct relay_http_request *req,
+			     size_t extra, const uint8_t *data, size_t rest)
+{
+	const size_t prefix = sizeof(RELAY_RECORDS_PREFIX) - 1;
+	char text[NODE_ID_TEXT_LEN + 1];
+	size_t in_pbuf;
+
+	if (req->target_len == sizeof(RELAY_PROTO_PATH) - 1 &&
+	    memcmp(req->target, RELAY_PROTO_PATH, req->target_len) == 0 &&
+	    req->method == RELAY_HTTP_GET) {
+		if (!req->upgrade)
+			relay_http_refuse(c, -EPROTONOSUPPORT);
+		else if (extra ||
+			 (req->content_length != RELAY_PROTO_NO_LENGTH && req->content_length != 0))
+			relay_http_refuse(c, -EBADMSG); /* nothing may come before the challenge */
+		else
+			relay_http_upgrade(c);
+		return;
+	}
+	if (req->target_len < prefix || memcmp(req->target, RELAY_RECORDS_PREFIX, prefix) != 0) {
+		relay_http_refuse(c, -ENOENT);
+		return;
+	}
+	if (req->target_len - prefix != NODE_ID_TEXT_LEN) {
+		relay_http_text(c, 400, "bad record ID\n");
+		return;
+	}
+	memcpy(text, req->target + prefix, NODE_ID_TEXT_LEN);
+	text[NODE_ID_TEXT_LEN] = '\0';
+	if (keytext_parse_node_id(text, c->id) < 0) {
+		relay_http_text(c, 400, "bad record ID\n");
+		return;
+	}
+	if (req->method == RELAY_HTTP_GET) {
+		if (extra ||
+		    (req->content_length != RELAY_PROTO_NO_LENGTH && req->content_length != 0))
+			relay_http_text(c, 400, "GET has no body\n");
+		else
+			relay_records_get(c);
+		return;
+	}
+	if (req->content_length == RELAY_PROTO_NO_LENGTH) {
+		relay_http_text(c, 400, "Content-Length required\n");
+		return;
+	}
+	if (req->content_length > RECORD_MAX_LEN) {
+		c->srv->ctr.records_refused++;
+		relay_http_text(c, 413, "record too big\n");
+		return;
+	}
+	if (extra > req->content_length) {
+		relay_http_text(c, 400, "bytes after the body\n");
+		return;
+	}
+	/* keep only the body: pbuf (8 KiB) holds any record */
+	in_pbuf = extra - rest;
+	memmove(c->pbuf, c->pbuf + req->head_len, in_pbuf);
+	c->plen = in_pbuf;
+	c->body_len = (size_t)req->content_length;
+	c->state = RELAY_C_BODY;
+	if (req->expect_continue && extra < req->content_length) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		relay_client_queue_raw(c, cont, sizeof(cont) - 1);
+	}
+	relay_client_body(c, data, rest);
+}
+
+/* Request bytes: collect the head, then route it. */
+static void relay_client_http(struct relay_client *c, const uint8_t *data, size_t len)
+{
+	struct relay_http_request req;
+	size_t take, from;
 	int ret;
 
+	if (c->state == RELAY_C_BODY) {
+		relay_client_body(c, data, len);
+		return;
+	}
 	if (relay_pbuf_reserve(c, RELAY_PROTO_HTTP_MAX) < 0) {
 		relay_client_close(c);
 		return;
@@ -648,29 +883,22 @@ static void relay_client_http(struct relay_client *c, const uint8_t *data, size_
 	take = RELAY_PROTO_HTTP_MAX - c->plen;
 	if (take > len)
 		take = len;
+	/* look for the blank line in the new bytes only, so a head sent a
+	 * byte at a time costs linear time, not quadratic */
+	from = c->plen > 3 ? c->plen - 3 : 0;
 	memcpy(c->pbuf + c->plen, data, take);
 	c->plen += take;
-	ret = relay_proto_http_request_parse(c->pbuf, c->plen, &head_len);
+	if (!memmem(c->pbuf + from, c->plen - from, "\r\n\r\n", 4) &&
+	    c->plen < RELAY_PROTO_HTTP_MAX)
+		return;
+	ret = relay_proto_http_request_head(c->pbuf, c->plen, &req);
 	if (ret == -EAGAIN)
 		return;
-	if (ret == 0 && (head_len != c->plen || take != len))
-		ret = -EBADMSG; /* nothing may follow the request before the challenge */
 	if (ret < 0) {
-		s->ctr.closed_protocol++;
-		relay_client_fail(c, relay_proto_http_error_response(ret), true);
+		relay_http_refuse(c, ret);
 		return;
 	}
-	free(c->pbuf);
-	c->pbuf = NULL;
-	c->plen = c->pcap = 0;
-	randombytes_buf(c->nonce, sizeof(c->nonce));
-	challenge[0] = RELAY_PROTO_VERSION;
-	memcpy(challenge + 1, s->server_pk, RELAY_PROTO_KEY_LEN);
-	memcpy(challenge + 1 + RELAY_PROTO_KEY_LEN, c->nonce, RELAY_PROTO_NONCE_LEN);
-	c->state = RELAY_C_AUTH;
-	relay_client_queue_raw(c, RELAY_PROTO_HTTP_RESPONSE_101,
-			       sizeof(RELAY_PROTO_HTTP_RESPONSE_101) - 1);
-	relay_client_queue(c, RELAY_SERVER_CHALLENGE, challenge, sizeof(challenge), NULL, 0);
+	relay_http_route(c, &req, c->plen - req.head_len + (len - take), data + take, len - take);
 }
 
 static void relay_client_read(struct relay_client *c)
@@ -695,6 +923,7 @@ static void relay_client_read(struct relay_client *c)
 		c->last_rx_ms = s->now_ms;
 		switch (c->state) {
 		case RELAY_C_HTTP:
+		case RELAY_C_BODY:
 			relay_client_http(c, s->scratch, (size_t)n);
 			break;
 		case RELAY_C_AUTH:
@@ -802,7 +1031,10 @@ static void relay_summary(struct relay_server *s)
 
 	if (c->accepted == l->accepted && c->frames_forwarded == l->frames_forwarded &&
 	    c->connections == l->connections && c->drop_no_peer == l->drop_no_peer &&
-	    c->drop_rate_limit == l->drop_rate_limit && c->drop_queue_full == l->drop_queue_full)
+	    c->drop_rate_limit == l->drop_rate_limit && c->drop_queue_full == l->drop_queue_full &&
+	    c->stun_answered == l->stun_answered && c->stun_ignored == l->stun_ignored &&
+	    c->records == l->records && c->records_refused == l->records_refused &&
+	    c->records_served == l->records_served)
 		return;
 	log_info("relay: %llu clients (%llu conns), +%llu accepted, +%llu frames %llu bytes "
 		 "forwarded, drops +%llu no-peer +%llu queue-full +%llu rate, closed +%llu "
@@ -817,6 +1049,14 @@ static void relay_summary(struct relay_server *s)
 		 (unsigned long long)(c->closed_protocol - l->closed_protocol),
 		 (unsigned long long)(c->closed_timeout - l->closed_timeout),
 		 (unsigned long long)(c->closed_slow - l->closed_slow));
+	log_info("relay: stun +%llu answered +%llu ignored; records %llu held, +%llu stored "
+		 "+%llu refused +%llu served",
+		 (unsigned long long)(c->stun_answered - l->stun_answered),
+		 (unsigned long long)(c->stun_ignored - l->stun_ignored),
+		 (unsigned long long)c->records,
+		 (unsigned long long)(c->records_stored - l->records_stored),
+		 (unsigned long long)(c->records_refused - l->records_refused),
+		 (unsigned long long)(c->records_served - l->records_served));
 	*l = *c;
 }
 
@@ -832,15 +1072,18 @@ static void relay_sweep(struct loop *loop, void *arg)
 		next = c->next;
 		switch (c->state) {
 		case RELAY_C_HTTP:
+		case RELAY_C_BODY:
 		case RELAY_C_AUTH:
 			if (now - c->connected_ms >= cfg->auth_timeout_ms) {
 				s->ctr.closed_timeout++;
-				relay_client_fail(
-					c,
-					c->state == RELAY_C_HTTP
-						? relay_proto_http_error_response(-EBADMSG)
-						: "authentication timed out",
-					c->state == RELAY_C_HTTP);
+				if (c->state == RELAY_C_AUTH) {
+					relay_client_fail(c, "authentication timed out", false);
+				} else {
+					relay_pbuf_release(c);
+					relay_client_fail(
+						c, relay_proto_http_error_response(-ETIMEDOUT),
+						true);
+				}
 			}
 			break;
 		case RELAY_C_CLOSING:
@@ -867,6 +1110,8 @@ static void relay_sweep(struct loop *loop, void *arg)
 			break;
 		}
 	}
+	record_store_expire(s->store, relay_wall_ms(), RELAY_RECORD_SWEEP);
+	s->ctr.records = record_store_count(s->store);
 	if (now >= s->next_summary_ms) {
 		relay_summary(s);
 		s->next_summary_ms = now + cfg->summary_interval_ms;
@@ -932,6 +1177,120 @@ int relay_server_parse_listen(const char *text, struct sockaddr_storage *sa, soc
 	return 0;
 }
 
+/* ---- STUN on UDP ----------------------------------------------------------- */
+
+/* Answers only Binding Requests, one datagram each, to the source address.
+ * An answer is at most about three times its request (64 bytes for 20), the
+ * usual STUN reflection factor; there is no per-source state to exhaust. */
+
+static void relay_stun_event(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct relay_server *s = arg;
+	uint8_t buf[RELAY_STUN_BUF], out[STUN_RESPONSE_MAX];
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < RELAY_STUN_PER_EVENT; i++) {
+		struct sockaddr_storage from;
+		socklen_t from_len = sizeof(from);
+		struct endpoint ep;
+		size_t out_len;
+		ssize_t n;
+		int ret;
+
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC,
+			     (struct sockaddr *)&from, &from_len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* EAGAIN: drained; anything else: the next wake-up */
+		}
+		memset(&ep, 0, sizeof(ep));
+		ep.sin6.sin6_family = AF_INET6;
+		if (from.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *f6 = (const struct sockaddr_in6 *)&from;
+
+			ep.sin6.sin6_addr = f6->sin6_addr;
+			ep.sin6.sin6_port = f6->sin6_port;
+		} else if (from.ss_family == AF_INET) {
+			const struct sockaddr_in *f4 = (const struct sockaddr_in *)&from;
+			uint8_t *a = ep.sin6.sin6_addr.s6_addr;
+
+			a[10] = a[11] = 0xff;
+			memcpy(a + 12, &f4->sin_addr, 4);
+			ep.sin6.sin6_port = f4->sin_port;
+		}
+		/* MSG_TRUNC: N is the datagram's real size */
+		if ((size_t)n > sizeof(buf) || !ep.sin6.sin6_port) {
+			s->ctr.stun_ignored++;
+			continue;
+		}
+		if (stun_is_binding_request(buf, (size_t)n))
+			ret = stun_write_binding_response(buf, (size_t)n, &ep, out, sizeof(out),
+							  &out_len);
+		else if (stun_is_classic_binding_request(buf, (size_t)n))
+			ret = stun_write_classic_binding_response(buf, (size_t)n, &ep, out,
+								  sizeof(out), &out_len);
+		else
+			ret = -EBADMSG;
+		if (ret < 0) {
+			s->ctr.stun_ignored++;
+			continue;
+		}
+		/* a full socket buffer drops the answer; the client retries */
+		if (sendto(fd, out, out_len, MSG_DONTWAIT, (struct sockaddr *)&from, from_len) ==
+		    (ssize_t)out_len)
+			s->ctr.stun_answered++;
+	}
+}
+
+/* Allow IPv4 on a socket bound to [::], whatever net.ipv6.bindv6only says. */
+static void relay_dual_stack(int fd, const struct sockaddr_storage *sa)
+{
+	static const int zero = 0;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+}
+
+/* STUN on PORT; SLOT 0 is the advertised port, 1 the alternate one after it
+ * (relay_proto.h: two destinations on one relay reveal a NAT whose mapping
+ * depends on the destination). */
+static int relay_stun_open(struct relay_server *s, const char *listen_text, unsigned slot,
+			   uint16_t port)
+{
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	int ret, fd;
+
+	ret = relay_server_parse_listen(listen_text, &sa, &sa_len);
+	if (ret < 0)
+		return ret;
+	if (sa.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&sa)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&sa)->sin_port = htons(port);
+	fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	relay_dual_stack(fd, &sa);
+	if (bind(fd, (struct sockaddr *)&sa, sa_len) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = loop_fd_add(s->loop, fd, EPOLLIN, relay_stun_event, s);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	s->stun_fd[slot] = fd;
+	return 0;
+}
+
+/* ---- the TCP listener -------------------------------------------------------- */
+
 static int relay_listen(struct relay_server *s, const char *listen_text)
 {
 	struct sockaddr_storage sa;
@@ -946,6 +1305,7 @@ static int relay_listen(struct relay_server *s, const char *listen_text)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	relay_dual_stack(fd, &sa);
 	if (bind(fd, (struct sockaddr *)&sa, sa_len) < 0 || listen(fd, SOMAXCONN) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &sa_len) < 0) {
 		ret = -errno;
@@ -968,6 +1328,7 @@ int relay_server_new(struct loop *loop, const char *listen_text, const uint8_t s
 		return -ENOMEM;
 	s->loop = loop;
 	s->listen_fd = -1;
+	s->stun_fd[0] = s->stun_fd[1] = -1;
 	if (config)
 		s->cfg = *config;
 	else
@@ -979,15 +1340,31 @@ int relay_server_new(struct loop *loop, const char *listen_text, const uint8_t s
 		s->cfg.queue_bytes = RELAY_PROTO_HEADER_LEN + s->cfg.max_payload;
 	if (!s->cfg.summary_interval_ms)
 		s->cfg.summary_interval_ms = 60000;
+	if (!s->cfg.max_records)
+		s->cfg.max_records = RECORD_STORE_DEFAULT_MAX;
 	memcpy(s->server_pk, server_pk, RELAY_PROTO_KEY_LEN);
 	crypto_shorthash_keygen(s->hash_key);
 	s->nbuckets = 1024;
 	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
 	if (!s->buckets)
 		goto out;
+	ret = record_store_new(s->cfg.max_records, &s->store);
+	if (ret < 0)
+		goto out;
 	ret = relay_listen(s, listen_text);
 	if (ret < 0)
 		goto out;
+	if (s->cfg.stun_port) {
+		ret = relay_stun_open(s, listen_text, 0, s->cfg.stun_port);
+		if (ret == 0 && s->cfg.stun_port < 65535)
+			ret = relay_stun_open(s, listen_text, 1, (uint16_t)(s->cfg.stun_port + 1));
+		if (ret < 0)
+			goto out;
+	}
+	ret = relay_proto_http_101_write(s->cfg.stun_port, s->resp101, sizeof(s->resp101));
+	if (ret < 0)
+		goto out;
+	s->resp101_len = (size_t)ret;
 	ret = loop_fd_add(loop, s->listen_fd, EPOLLIN, relay_accept_event, s);
 	if (ret < 0)
 		goto out;
@@ -1021,6 +1398,13 @@ void relay_server_free(struct relay_server *s)
 			loop_fd_remove(s->loop, s->listen_fd);
 		close(s->listen_fd);
 	}
+	for (unsigned i = 0; i < 2; i++) {
+		if (s->stun_fd[i] >= 0) {
+			loop_fd_remove(s->loop, s->stun_fd[i]);
+			close(s->stun_fd[i]);
+		}
+	}
+	record_store_free(s->store);
 	sodium_memzero(s->hash_key, sizeof(s->hash_key));
 	free(s->buckets);
 	free(s);
@@ -1034,6 +1418,7 @@ uint16_t relay_server_port(const struct relay_server *s)
 void relay_server_counters(const struct relay_server *s, struct relay_counters *c)
 {
 	*c = s->ctr;
+	c->records = record_store_count(s->store);
 }
 
 /* ---- the process ---------------------------------------------------------- */
@@ -1081,6 +1466,7 @@ int relay_server_run(const struct relay_options *o)
 	struct identity id;
 	struct loop *loop = NULL;
 	struct relay_server *s = NULL;
+	struct relay_server_config cfg;
 	char path[PATH_MAX], text[NODE_ID_TEXT_LEN + 1];
 	sigset_t mask;
 	int sfd = -1, ret, status = 1;
@@ -1119,14 +1505,26 @@ int relay_server_run(const struct relay_options *o)
 		log_error("relay: cannot create the event loop");
 		goto out;
 	}
-	ret = relay_server_new(loop, o->listen, id.sign_public, o->config, &s);
+	if (o->config)
+		cfg = *o->config;
+	else
+		relay_server_config_default(&cfg);
+	cfg.stun_port = o->stun_port;
+	if (!cfg.max_records)
+		cfg.max_records = RECORD_STORE_DEFAULT_MAX;
+	ret = relay_server_new(loop, o->listen, id.sign_public, &cfg, &s);
 	if (ret < 0) {
-		log_error("relay: cannot listen on %s: %s", o->listen, strerror(-ret));
+		log_error("relay: cannot listen on %s (TCP%s): %s", o->listen,
+			  o->stun_port ? ", and UDP for STUN" : "", strerror(-ret));
 		goto out;
 	}
 	keytext_format_node_id(id.sign_public, text);
 	log_info("relay: listening on %s (port %u), relay key %s", o->listen,
 		 (unsigned)relay_server_port(s), text);
+	if (o->stun_port)
+		log_info("relay: STUN on udp %u and %u", (unsigned)o->stun_port,
+			 (unsigned)o->stun_port + 1);
+	log_info("relay: record store for up to %zu records", cfg.max_records);
 	ret = loop_run(loop);
 	if (ret < 0) {
 		log_error("relay: event loop failed: %s", strerror(-ret));

@@ -1,5 +1,15 @@
 /* The relay server (`ray relay`, DESIGN.md §5): authenticated clients
  * exchange opaque frames addressed by node id over TCP (relay/relay_proto.h).
+ * The same listener serves the record store over plain HTTP (GET and PUT
+ * /records/ID, relay/record_store.h; path/record_client.h has the API), and
+ * with config.stun_port UDP sockets on the listen address answer STUN
+ * binding requests (path/stun.h) on that port and the one after it,
+ * dual-stack when the address is [::].
+ *
+ * HTTP requests (upgrade or record) are one per connection: a head of at
+ * most 8 KiB and, for PUT, a body of at most RECORD_MAX_LEN bytes, both
+ * within config.auth_timeout_ms of connect; the answer carries
+ * "Connection: close".
  *
  * One thread on the project's event loop, non-blocking sockets. Memory per
  * client is bounded: a partial-frame buffer (at most one frame) and a send
@@ -28,10 +38,13 @@ struct relay_server_config {
 	uint32_t idle_timeout_ms;     /* close a client silent this long */
 	uint32_t slow_reader_ms;      /* close a client whose queue stays full this long */
 	uint32_t summary_interval_ms; /* log a summary line this often, if anything happened */
+	uint16_t stun_port;	      /* answer STUN on this UDP port of the listen address and the
+				       * next one (an alternate destination); 0: off */
+	size_t max_records;	      /* record store capacity */
 };
 
 /* Defaults: 65535, 256 KiB, 64 Mbit/s with a 1 MiB burst, 5 s, 30 s, 90 s,
- * 5 s, 60 s. */
+ * 5 s, 60 s, STUN off, 100000 records. */
 void relay_server_config_default(struct relay_server_config *c);
 
 struct relay_counters {
@@ -48,6 +61,9 @@ struct relay_counters {
 	uint64_t closed_timeout;  /* no auth in time, or idle */
 	uint64_t closed_slow;	  /* slow readers */
 	uint64_t pings_sent;
+	uint64_t stun_answered, stun_ignored; /* datagrams on the STUN port */
+	uint64_t records;		      /* held in the record store now */
+	uint64_t records_stored, records_refused, records_served;
 };
 
 /* Parse "HOST:PORT", "[V6]:PORT" or "[::]:PORT" (numeric hosts only) into SA.

@@ -1,6 +1,6 @@
 /* Load generator for the relay server.
  *
- *   relay_load HOST:PORT CLIENTS SECONDS
+ *   relay_load HOST:PORT CLIENTS SECONDS [--progress]
  *
  * Opens CLIENTS connections (one epoll loop, non-blocking sockets, each with
  * its own random ed25519 key; at most RL_CONNECTING handshakes in flight so
@@ -11,7 +11,9 @@
  * relay's drop counters; a window that stalls for a second (a dropped frame)
  * is reset and counted as lost. Prints clients connected, frames/s received
  * and failures; exits 0 only if every client connected, frames flowed and
- * nothing failed. */
+ * nothing failed. --progress also prints client 0's node id (hex) at start
+ * and "second N: frames M" for each second of traffic, so a test can check
+ * that frames kept flowing the whole time. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -314,10 +316,12 @@ int main(int argc, char **argv)
 {
 	struct rlimit rl;
 	int seconds, next = 0;
-	uint64_t start, deadline, received = 0, t0, t1;
+	uint64_t start, deadline, received = 0, t0, t1, next_tick, last_total = 0;
+	bool progress = argc == 5 && strcmp(argv[4], "--progress") == 0;
+	int second = 0;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: relay_load HOST:PORT CLIENTS SECONDS\n");
+	if (argc != 4 && !progress) {
+		fprintf(stderr, "usage: relay_load HOST:PORT CLIENTS SECONDS [--progress]\n");
 		return 2;
 	}
 	nclients = atoi(argv[2]);
@@ -358,6 +362,14 @@ int main(int argc, char **argv)
 						 sizeof(payload), c->frame, sizeof(c->frame));
 	}
 
+	if (progress) {
+		printf("client0 key: ");
+		for (int i = 0; i < 32; i++)
+			printf("%02x", clients[0].pk[i]);
+		printf("\n");
+		fflush(stdout);
+	}
+
 	/* phase 1: connect and authenticate everyone */
 	start = now_ms();
 	deadline = start + RL_CONNECT_SECS * 1000;
@@ -375,8 +387,20 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nclients; i++)
 		rl_pump(&clients[i]);
 	deadline = t0 + (uint64_t)seconds * 1000;
+	next_tick = t0 + 1000;
 	while ((t1 = now_ms()) < deadline) {
 		rl_poll(50);
+		if (progress && t1 >= next_tick) {
+			uint64_t total = 0;
+
+			for (int i = 0; i < nclients; i++)
+				total += clients[i].received;
+			printf("second %d: frames %llu\n", ++second,
+			       (unsigned long long)(total - last_total));
+			fflush(stdout);
+			last_total = total;
+			next_tick += 1000;
+		}
 		for (int i = 0; i < nclients; i++) {
 			struct rl_client *c = &clients[i];
 

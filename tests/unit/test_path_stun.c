@@ -1,6 +1,7 @@
 /* STUN Binding: the RFC 5769 sample messages, a request → response → parse
  * round trip for both families, and hostile input: every truncation, wrong
- * cookie, wrong transaction id, attribute lengths that run past the end.
+ * cookie, wrong transaction id, attribute lengths that run past the end;
+ * and the RFC 3489 request Debian's `stun` client sends, with its answer.
  *
  * MESSAGE-INTEGRITY in the samples is not checked: the module has no
  * credentials and does not verify it (see path/stun.h). */
@@ -509,6 +510,88 @@ static void test_not_stun(void **state)
 	assert_false(stun_is_binding_request(wg, 20));
 }
 
+/* ---- RFC 3489 clients ---- */
+
+/* What Debian's `stun` 0.97 sends first (captured): Binding Request, no
+ * magic cookie (a 16-byte id), CHANGE-REQUEST with no flags. */
+static const uint8_t classic_request[] = {
+	0x00, 0x01, 0x00, 0x08, 0x01, 0x7a, 0x5f, 0x3b, 0x3c, 0xdb, 0x00, 0x12, 0xf9, 0x59,
+	0x78, 0x67, 0xcd, 0x11, 0x0c, 0x08, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+};
+
+static void test_classic_request(void **state)
+{
+	uint8_t req[sizeof(classic_request)], out[STUN_RESPONSE_MAX];
+	struct endpoint ep;
+	size_t len = 0;
+
+	(void)state;
+	memcpy(req, classic_request, sizeof(req));
+	assert_true(stun_is_classic_binding_request(req, sizeof(req)));
+	assert_false(stun_is_binding_request(req, sizeof(req)));
+	assert_int_equal(stun_write_binding_response(req, sizeof(req), &ep, out, sizeof(out), &len),
+			 -EBADMSG);
+	/* its answer: MAPPED-ADDRESS 192.0.2.1:32853, the 16 id bytes, nothing else */
+	assert_int_equal(endpoint_parse("192.0.2.1:32853", &ep), 0);
+	assert_int_equal(
+		stun_write_classic_binding_response(req, sizeof(req), &ep, out, sizeof(out), &len),
+		0);
+	assert_int_equal(len, 32);
+	{
+		static const uint8_t want[32] = {
+			0x01, 0x01, 0x00, 0x0c, 0x01, 0x7a, 0x5f, 0x3b, 0x3c, 0xdb, 0x00,
+			0x12, 0xf9, 0x59, 0x78, 0x67, 0xcd, 0x11, 0x0c, 0x08, 0x00, 0x01,
+			0x00, 0x08, 0x00, 0x01, 0x80, 0x55, 0xc0, 0x00, 0x02, 0x01,
+		};
+		assert_memory_equal(out, want, sizeof(want));
+	}
+	/* IPv6 observed: family 2, 20-byte value */
+	assert_int_equal(endpoint_parse("[2001:db8::7]:1", &ep), 0);
+	assert_int_equal(
+		stun_write_classic_binding_response(req, sizeof(req), &ep, out, sizeof(out), &len),
+		0);
+	assert_int_equal(len, STUN_CLASSIC_RESPONSE_MAX);
+	assert_int_equal(out[25], 0x02);
+	assert_int_equal(stun_write_classic_binding_response(req, sizeof(req), &ep, out, 43, &len),
+			 -ENOBUFS);
+	/* in place */
+	assert_int_equal(endpoint_parse("192.0.2.1:32853", &ep), 0);
+	memcpy(out, req, sizeof(req));
+	assert_int_equal(
+		stun_write_classic_binding_response(out, sizeof(req), &ep, out, sizeof(out), &len),
+		0);
+	assert_memory_equal(out + 4, classic_request + 4, 16);
+	/* "change IP" or "change port": we cannot, so no answer */
+	req[27] = 0x04;
+	assert_false(stun_is_classic_binding_request(req, sizeof(req)));
+	req[27] = 0x02;
+	assert_false(stun_is_classic_binding_request(req, sizeof(req)));
+	req[27] = 0x01; /* not a flag RFC 3489 defines */
+	assert_true(stun_is_classic_binding_request(req, sizeof(req)));
+	req[23] = 0x02; /* a CHANGE-REQUEST of the wrong size counts as asking */
+	assert_false(stun_is_classic_binding_request(req, sizeof(req)));
+	/* no attributes at all */
+	memcpy(req, classic_request, STUN_HEADER_LEN);
+	req[3] = 0;
+	assert_true(stun_is_classic_binding_request(req, STUN_HEADER_LEN));
+	/* truncated, a response, and an RFC 5389 request are not classic requests */
+	for (size_t n = 0; n < sizeof(classic_request); n++)
+		assert_false(stun_is_classic_binding_request(classic_request, n));
+	memcpy(req, classic_request, sizeof(req));
+	req[1] = 0x01;
+	req[0] = 0x01;
+	assert_false(stun_is_classic_binding_request(req, sizeof(req)));
+	assert_false(stun_is_classic_binding_request(rfc_request, sizeof(rfc_request)));
+	assert_int_equal(stun_write_classic_binding_response(rfc_request, sizeof(rfc_request), &ep,
+							     out, sizeof(out), &len),
+			 -EBADMSG);
+	memset(&ep, 0, sizeof(ep));
+	assert_int_equal(stun_write_classic_binding_response(classic_request,
+							     sizeof(classic_request), &ep, out,
+							     sizeof(out), &len),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_fingerprint_rules),
 		cmocka_unit_test(test_response_kinds),
 		cmocka_unit_test(test_not_stun),
+		cmocka_unit_test(test_classic_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -257,8 +257,9 @@ static void test_http_request_split_and_oversized(void **state)
 
 static void test_http_error_responses(void **state)
 {
-	static const int errs[] = {-EBADMSG, -ENOENT, -EPROTONOSUPPORT, -EMSGSIZE, -EINVAL};
-	static const char *codes[] = {" 400 ", " 404 ", " 426 ", " 431 ", " 400 "};
+	static const int errs[] = {-EBADMSG,  -ENOENT, -EPROTONOSUPPORT,
+				   -EMSGSIZE, -EINVAL, -ETIMEDOUT};
+	static const char *codes[] = {" 400 ", " 404 ", " 426 ", " 431 ", " 400 ", " 408 "};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
@@ -287,15 +288,17 @@ static void test_http_response(void **state)
 
 	(void)state;
 	assert_int_equal(
-		relay_proto_http_response_parse((const uint8_t *)ok, sizeof(ok) - 1, &head, NULL), 0);
+		relay_proto_http_response_parse((const uint8_t *)ok, sizeof(ok) - 1, &head, NULL),
+		0);
 	assert_int_equal(head, n);
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(relay_proto_http_response_parse((const uint8_t *)ok, i, &head, NULL),
-				 -EAGAIN);
+		assert_int_equal(
+			relay_proto_http_response_parse((const uint8_t *)ok, i, &head, NULL),
+			-EAGAIN);
 	const char *refused = relay_proto_http_error_response(-EPROTONOSUPPORT);
-	assert_int_equal(
-		relay_proto_http_response_parse((const uint8_t *)refused, strlen(refused), &head, NULL),
-		-ECONNREFUSED);
+	assert_int_equal(relay_proto_http_response_parse((const uint8_t *)refused, strlen(refused),
+							 &head, NULL),
+			 -ECONNREFUSED);
 	static const char *bad[] = {
 		("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
 		 "Upgrade\r\n\r\n"),
@@ -307,6 +310,189 @@ static void test_http_response(void **state)
 		assert_int_equal(relay_proto_http_response_parse((const uint8_t *)bad[i],
 								 strlen(bad[i]), &head, NULL),
 				 -EBADMSG);
+}
+
+static int parse_head(const char *text, struct relay_http_request *r)
+{
+	return relay_proto_http_request_head((const uint8_t *)text, strlen(text), r);
+}
+
+static void test_http_request_head_good(void **state)
+{
+	static const char put[] = "PUT /records/abc HTTP/1.1\r\nHost: r:1\r\nContent-Type: "
+				  "application/octet-stream\r\ncontent-length:  123 \r\n"
+				  "Expect: 100-Continue\r\n\r\nBODY";
+	static const char get[] = "GET /records/abc HTTP/1.1\r\nHost: r:1\r\nAccept: */*\r\n\r\n";
+	struct relay_http_request r;
+
+	(void)state;
+	assert_int_equal(parse_head(put, &r), 0);
+	assert_int_equal(r.method, RELAY_HTTP_PUT);
+	assert_int_equal(r.target_len, strlen("/records/abc"));
+	assert_memory_equal(r.target, "/records/abc", r.target_len);
+	assert_int_equal(r.head_len, strlen(put) - 4);
+	assert_int_equal(r.content_length, 123);
+	assert_true(r.expect_continue);
+	assert_false(r.upgrade);
+
+	assert_int_equal(parse_head(get, &r), 0);
+	assert_int_equal(r.method, RELAY_HTTP_GET);
+	assert_int_equal(r.head_len, strlen(get));
+	assert_true(r.content_length == RELAY_PROTO_NO_LENGTH);
+	assert_false(r.expect_continue);
+
+	/* the upgrade request reads the same way, flagged */
+	assert_int_equal(parse_head(REQ, &r), 0);
+	assert_int_equal(r.method, RELAY_HTTP_GET);
+	assert_memory_equal(r.target, "/relay", 6);
+	assert_true(r.upgrade);
+
+	/* lengths: zero, leading zeros, and a huge one saturates */
+	assert_int_equal(parse_head("PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", &r),
+			 0);
+	assert_int_equal(r.content_length, 0);
+	assert_int_equal(
+		parse_head("PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 007\r\n\r\n", &r), 0);
+	assert_int_equal(r.content_length, 7);
+	assert_int_equal(parse_head("PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: "
+				    "99999999999999999999999999999\r\n\r\n",
+				    &r),
+			 0);
+	assert_true(r.content_length == RELAY_PROTO_LENGTH_HUGE);
+}
+
+static void test_http_request_head_bad(void **state)
+{
+	static const struct {
+		const char *text;
+		int err;
+	} cases[] = {
+		{"POST /records/x HTTP/1.1\r\nHost: h\r\n\r\n", -EBADMSG},
+		{"DELETE /records/x HTTP/1.1\r\nHost: h\r\n\r\n", -EBADMSG},
+		{"put /records/x HTTP/1.1\r\nHost: h\r\n\r\n", -EBADMSG},
+		{"PUT records/x HTTP/1.1\r\nHost: h\r\n\r\n", -EBADMSG},
+		{"PUT  /x HTTP/1.1\r\nHost: h\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.0\r\nHost: h\r\n\r\n", -EBADMSG},
+		{"PUT / HTTP/1.1\r\n\r\n", -EBADMSG}, /* no Host */
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: "
+		 "chunked\r\n\r\n",
+		 -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+		 -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1 2\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0x10\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length : 5\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", -EBADMSG},
+		{"PUT /x HTTP/1.1\r\nHost: h\r\n", -EAGAIN},
+		{"", -EAGAIN},
+	};
+	struct relay_http_request r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = parse_head(cases[i].text, &r);
+
+		if (ret != cases[i].err)
+			print_error("case %zu: got %d want %d\n", i, ret, cases[i].err);
+		assert_int_equal(ret, cases[i].err);
+	}
+	/* the upgrade parser keeps its answers for other methods and paths */
+	assert_int_equal(parse_req("PUT /relay HTTP/1.1\r\nHost: x\r\nUpgrade: rayfish-relay-1\r\n"
+				   "Connection: Upgrade\r\n\r\n",
+				   &(size_t){0}),
+			 -EBADMSG);
+	assert_int_equal(parse_req("GET /records/x HTTP/1.1\r\nHost: x\r\n\r\n", &(size_t){0}),
+			 -ENOENT);
+}
+
+static void test_http_response_head(void **state)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+				 "Content-Length: 3\r\nConnection: close\r\n\r\nabc";
+	struct relay_http_response r;
+
+	(void)state;
+	assert_int_equal(relay_proto_http_response_head((const uint8_t *)ok, strlen(ok), &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.head_len, strlen(ok) - 3);
+	assert_int_equal(r.content_length, 3);
+	for (size_t i = 0; i < r.head_len; i++)
+		assert_int_equal(relay_proto_http_response_head((const uint8_t *)ok, i, &r),
+				 -EAGAIN);
+	assert_int_equal(
+		relay_proto_http_response_head((const uint8_t *)"HTTP/1.1 204\r\n\r\n", 16, &r), 0);
+	assert_int_equal(r.status, 204);
+	assert_true(r.content_length == RELAY_PROTO_NO_LENGTH);
+	static const char *bad[] = {
+		"HTTP/1.1 20 OK\r\n\r\n",
+		"HTTP/1.1 099 Low\r\n\r\n",
+		"HTTP/1.0 200 OK\r\n\r\n",
+		"HTTP/1.1 200OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+			relay_proto_http_response_head((const uint8_t *)bad[i], strlen(bad[i]), &r),
+			-EBADMSG);
+}
+
+static void test_http_response_writers(void **state)
+{
+	static const unsigned statuses[] = {200, 400, 403, 404, 408, 409, 410, 413, 503, 299};
+	char buf[RELAY_PROTO_HTTP_101_MAX], big[256];
+	struct relay_http_response r;
+	size_t head;
+	uint16_t port = 1;
+	int n;
+
+	(void)state;
+	/* the 101 without STUN is the constant; with it, the client reads the port */
+	n = relay_proto_http_101_write(0, buf, sizeof(buf));
+	assert_int_equal(n, (int)strlen(RELAY_PROTO_HTTP_RESPONSE_101));
+	assert_string_equal(buf, RELAY_PROTO_HTTP_RESPONSE_101);
+	assert_int_equal(
+		relay_proto_http_response_parse((const uint8_t *)buf, (size_t)n, &head, &port), 0);
+	assert_int_equal(port, 0);
+	n = relay_proto_http_101_write(65535, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "\r\nRayfish-Stun-Port: 65535\r\n"));
+	assert_int_equal(
+		relay_proto_http_response_parse((const uint8_t *)buf, (size_t)n, &head, &port), 0);
+	assert_int_equal(head, (size_t)n);
+	assert_int_equal(port, 65535);
+	assert_int_equal(relay_proto_http_101_write(3478, buf, 20), -ENOBUFS);
+
+	/* every status we write reads back with its length */
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+		n = relay_proto_http_response_write(statuses[i], "text/plain", 12, big,
+						    sizeof(big));
+		assert_true(n > 0);
+		assert_non_null(strstr(big, "\r\nConnection: close\r\n\r\n"));
+		assert_int_equal(
+			relay_proto_http_response_head((const uint8_t *)big, (size_t)n, &r), 0);
+		assert_int_equal(r.status, statuses[i]);
+		assert_int_equal(r.head_len, (size_t)n);
+		assert_int_equal(r.content_length, 12);
+	}
+	n = relay_proto_http_response_write(204, "text/plain", 0, big, sizeof(big));
+	assert_string_equal(big, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+	assert_int_equal(n, (int)strlen(big));
+	n = relay_proto_http_response_write(200, NULL, 0, big, sizeof(big));
+	assert_null(strstr(big, "Content-Type"));
+	assert_int_equal(relay_proto_http_response_write(101, NULL, 0, big, sizeof(big)), -EINVAL);
+	assert_int_equal(relay_proto_http_response_write(600, NULL, 0, big, sizeof(big)), -EINVAL);
+	assert_int_equal(relay_proto_http_response_write(200, "a\r\nX: y", 0, big, sizeof(big)),
+			 -EINVAL);
+	assert_int_equal(relay_proto_http_response_write(200, "text/plain", 0, big, 30), -ENOBUFS);
+	/* the fixed 408 for a request that does not come in time */
+	assert_memory_equal(relay_proto_http_error_response(-ETIMEDOUT), "HTTP/1.1 408 ", 13);
 }
 
 int main(void)
@@ -321,6 +507,10 @@ int main(void)
 		cmocka_unit_test(test_http_request_split_and_oversized),
 		cmocka_unit_test(test_http_error_responses),
 		cmocka_unit_test(test_http_response),
+		cmocka_unit_test(test_http_request_head_good),
+		cmocka_unit_test(test_http_request_head_bad),
+		cmocka_unit_test(test_http_response_head),
+		cmocka_unit_test(test_http_response_writers),
 	};
 
 	if (sodium_init() < 0)

@@ -18,10 +18,14 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "crypto/keytext.h"
+#include "path/record.h"
+#include "path/stun.h"
 #include "relay/relay_proto.h"
 #include "relay/relay_server.h"
 #include "util/eventloop.h"
@@ -35,6 +39,10 @@ struct fixture {
 	uint8_t server_pk[32], server_sk[64];
 	struct relay_counters ctr; /* filled by fixture_stop */
 };
+
+#define REQ_TEXT                                                                                   \
+	"GET /relay HTTP/1.1\r\nHost: t\r\nUpgrade: rayfish-relay-1\r\nConnection: "               \
+	"Upgrade\r\n\r\n"
 
 struct tclient {
 	int fd;
@@ -468,6 +476,236 @@ static void test_parse_listen(void **state)
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&sa)->sin6_port), 443);
 }
 
+/* Restart the fixture with CFG. */
+static struct fixture *fixture_restart(void **state, const struct relay_server_config *cfg)
+{
+	struct fixture *fx;
+
+	teardown(state);
+	fx = calloc(1, sizeof(*fx));
+	*state = fx;
+	fixture_start(fx, cfg);
+	return fx;
+}
+
+/* A UDP port free now (the kernel's choice), for the STUN responder. */
+static uint16_t free_udp_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static void test_stun_and_101(void **state)
+{
+	struct relay_server_config cfg;
+	struct fixture *fx;
+	struct sockaddr_in to = {.sin_family = AF_INET}, me;
+	socklen_t me_len = sizeof(me);
+	struct timeval tv = {.tv_sec = 5};
+	uint8_t txid[STUN_TXID_LEN], req[STUN_REQUEST_MAX], resp[256];
+	static const uint8_t classic[] = {0x00, 0x01, 0x00, 0x00, 1,  2,  3,  4,  5,  6,
+					  7,	8,    9,    10,	  11, 12, 13, 14, 15, 16};
+	struct endpoint mapped;
+	char text[ENDPOINT_TEXT_MAX], want[ENDPOINT_TEXT_MAX];
+	size_t len, head;
+	uint16_t port = 0, stun_port;
+	struct tclient *c;
+	ssize_t n;
+	int fd;
+
+	relay_server_config_default(&cfg);
+	cfg.stun_port = stun_port = free_udp_port();
+	fx = fixture_restart(state, &cfg);
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	to.sin_port = htons(stun_port);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &me_len), 0);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", (unsigned)ntohs(me.sin_port));
+
+	/* garbage first: ignored, and the responder lives on */
+	assert_int_equal(send(fd, "\x01\x00\x00\x00garbage", 11, 0), 11);
+	assert_int_equal(send(fd, "", 0, 0), 0);
+	randombytes_buf(txid, sizeof(txid));
+	assert_int_equal(stun_build_binding_request(txid, true, req, sizeof(req), &len), 0);
+	assert_int_equal(send(fd, req, len, 0), (ssize_t)len);
+	n = recv(fd, resp, sizeof(resp), 0);
+	assert_true(n > 0);
+	assert_int_equal(stun_parse_binding_response(resp, (size_t)n, txid, &mapped), 0);
+	endpoint_format(&mapped, text);
+	assert_string_equal(text, want);
+	/* an RFC 3489 request gets MAPPED-ADDRESS */
+	assert_int_equal(send(fd, classic, sizeof(classic), 0), (ssize_t)sizeof(classic));
+	n = recv(fd, resp, sizeof(resp), 0);
+	assert_int_equal(n, 32);
+	assert_memory_equal(resp + 4, classic + 4, 16);
+	assert_int_equal(resp[26] << 8 | resp[27], ntohs(me.sin_port));
+	close(fd);
+
+	/* the 101 tells where STUN is */
+	c = tc_connect(fx);
+	tc_write(c, REQ_TEXT, strlen(REQ_TEXT));
+	while (relay_proto_http_response_parse(c->buf, c->len, &head, &port) == -EAGAIN)
+		assert_true(tc_fill(c));
+	assert_int_equal(port, stun_port);
+	tc_free(c);
+	fixture_stop(fx);
+	assert_int_equal(fx->ctr.stun_answered, 2);
+	assert_int_equal(fx->ctr.stun_ignored, 2);
+}
+
+/* ---- the record store over raw HTTP ---- */
+
+static void sign_record(const uint8_t pk[32], const uint8_t sk[64], uint64_t ts, uint8_t *buf,
+			size_t *len)
+{
+	struct record r;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(&r, 0, sizeof(r));
+	r.kind = RECORD_CONTACT;
+	memcpy(r.signer, pk, 32);
+	r.timestamp_ms = (uint64_t)now.tv_sec * 1000 - 60000 + ts;
+	r.expires_ms = r.timestamp_ms + 3600000;
+	memset(r.body.contact.node_id, 0x5a, 32);
+	assert_int_equal(record_sign(&r, sk, buf, RECORD_MAX_LEN, len), 0);
+}
+
+/* Send TEXT (then BODY), read the whole answer; returns its status. */
+static int http_exchange(struct fixture *fx, const char *text, const uint8_t *body, size_t len,
+			 struct tclient **keep)
+{
+	struct tclient *c = tc_connect(fx);
+	int status;
+
+	tc_write(c, text, strlen(text));
+	if (len)
+		tc_write(c, body, len);
+	tc_read_all(c);
+	assert_true(c->len >= 12);
+	assert_memory_equal(c->buf, "HTTP/1.1 ", 9);
+	status = atoi((const char *)c->buf + 9);
+	if (keep)
+		*keep = c;
+	else
+		tc_free(c);
+	return status;
+}
+
+static void test_records_http(void **state)
+{
+	struct relay_server_config cfg;
+	struct fixture *fx;
+	uint8_t pk[32], sk[64], rec[RECORD_MAX_LEN], rec2[RECORD_MAX_LEN];
+	char id[NODE_ID_TEXT_LEN + 1], other[NODE_ID_TEXT_LEN + 1], head[512];
+	uint8_t other_pk[32];
+	size_t len, len2;
+	struct tclient *c;
+	struct relay_http_response resp;
+
+	relay_server_config_default(&cfg);
+	cfg.auth_timeout_ms = 1000;
+	fx = fixture_restart(state, &cfg);
+	crypto_sign_keypair(pk, sk);
+	keytext_format_node_id(pk, id);
+	randombytes_buf(other_pk, sizeof(other_pk));
+	keytext_format_node_id(other_pk, other);
+	sign_record(pk, sk, 0, rec, &len);
+	sign_record(pk, sk, 1, rec2, &len2);
+
+	/* the body in two writes, a moment apart */
+	snprintf(head, sizeof(head),
+		 "PUT /records/%s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", id, len);
+	c = tc_connect(fx);
+	tc_write(c, head, strlen(head));
+	tc_write(c, rec, 10);
+	usleep(20000);
+	tc_write(c, rec + 10, len - 10);
+	tc_read_all(c);
+	assert_memory_equal(c->buf, "HTTP/1.1 204 ", 13);
+	tc_free(c);
+
+	/* GET gives the same bytes */
+	snprintf(head, sizeof(head), "GET /records/%s HTTP/1.1\r\nHost: t\r\n\r\n", id);
+	assert_int_equal(http_exchange(fx, head, NULL, 0, &c), 200);
+	assert_int_equal(relay_proto_http_response_head(c->buf, c->len, &resp), 0);
+	assert_int_equal(resp.content_length, len);
+	assert_int_equal(c->len - resp.head_len, len);
+	assert_memory_equal(c->buf + resp.head_len, rec, len);
+	assert_non_null(strstr((char *)c->buf, "Content-Type: application/octet-stream\r\n"));
+	tc_free(c);
+
+	/* Expect: 100-continue is honoured */
+	snprintf(head, sizeof(head),
+		 "PUT /records/%s HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: "
+		 "%zu\r\n\r\n",
+		 id, len2);
+	c = tc_connect(fx);
+	tc_write(c, head, strlen(head));
+	while (c->len < 25)
+		assert_true(tc_fill(c));
+	assert_memory_equal(c->buf, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	tc_drop(c, 25);
+	tc_write(c, rec2, len2);
+	tc_read_all(c);
+	assert_memory_equal(c->buf, "HTTP/1.1 204 ", 13);
+	tc_free(c);
+
+	/* the same again: 409; under another ID: 400 */
+	snprintf(head, sizeof(head),
+		 "PUT /records/%s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", id, len2);
+	assert_int_equal(http_exchange(fx, head, rec2, len2, NULL), 409);
+	snprintf(head, sizeof(head),
+		 "PUT /records/%s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", other, len2);
+	assert_int_equal(http_exchange(fx, head, rec2, len2, NULL), 400);
+	/* bytes after the body, chunked, no length, too big, bad ID, unknown */
+	snprintf(head, sizeof(head),
+		 "PUT /records/%s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", id,
+		 len2 - 1);
+	assert_int_equal(http_exchange(fx, head, rec2, len2, NULL), 400);
+	snprintf(head, sizeof(head),
+		 "PUT /records/%s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", id);
+	assert_int_equal(http_exchange(fx, head, NULL, 0, NULL), 400);
+	snprintf(head, sizeof(head), "PUT /records/%s HTTP/1.1\r\nHost: t\r\n\r\n", id);
+	assert_int_equal(http_exchange(fx, head, NULL, 0, NULL), 400);
+	snprintf(head, sizeof(head),
+		 "PUT /records/%s HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", id);
+	assert_int_equal(http_exchange(fx, head, NULL, 0, NULL), 413);
+	assert_int_equal(
+		http_exchange(fx, "GET /records/short HTTP/1.1\r\nHost: t\r\n\r\n", NULL, 0, NULL),
+		400);
+	snprintf(head, sizeof(head), "GET /records/%s HTTP/1.1\r\nHost: t\r\n\r\n", other);
+	assert_int_equal(http_exchange(fx, head, NULL, 0, NULL), 404);
+	assert_int_equal(
+		http_exchange(fx, "GET /records HTTP/1.1\r\nHost: t\r\n\r\n", NULL, 0, NULL), 404);
+	assert_int_equal(http_exchange(fx, "PUT /relay HTTP/1.1\r\nHost: t\r\n\r\n", NULL, 0, NULL),
+			 404);
+	snprintf(head, sizeof(head),
+		 "GET /records/%s HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx", id);
+	assert_int_equal(http_exchange(fx, head, NULL, 0, NULL), 400);
+	/* a body that never comes: 408 once the request time is up */
+	snprintf(head, sizeof(head),
+		 "PUT /records/%s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", id, len2);
+	assert_int_equal(http_exchange(fx, head, rec2, 5, NULL), 408);
+	fixture_stop(fx);
+	assert_int_equal(fx->ctr.records, 1);
+	assert_int_equal(fx->ctr.records_stored, 2);
+	assert_int_equal(fx->ctr.records_served, 1);
+	assert_int_equal(fx->ctr.closed_timeout, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +716,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_login_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stun_and_101, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records_http, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
