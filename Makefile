@@ -8,7 +8,7 @@
 #   make CC=clang   any C11 compiler; warnings are errors with gcc and clang
 #   make V=1        show the commands
 
-PKGS      := libsodium libb2 jansson libcrypto
+PKGS      := libsodium libb2 jansson libcrypto miniupnpc
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
@@ -25,7 +25,7 @@ CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prot
              -Wmissing-prototypes -Wpointer-arith -Wformat=2 -fno-strict-aliasing \
              -Isrc $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS) -MMD -MP
 LDFLAGS   += $(SANFLAGS)
-LDLIBS    += $(shell pkg-config --libs $(PKGS)) -lpthread
+LDLIBS    += $(shell pkg-config --libs $(PKGS)) -lnatpmp -lpthread
 
 # Every .c under src/ except main.c goes into the library that the binary,
 # the unit tests and the fuzz targets link against.
