@@ -67,6 +67,37 @@ b4=$(json_get b .ipv4 id)
 wait_for 10 "rayfish tunnel" in_ns a ping -c 1 -W 1 "$b4"
 measure rayfish "$b4"
 
+# rayfish forced onto a relay: ns rr runs `ray relay` and links to ra and rb,
+# but does not forward, so ra and rb reach each other only through it. They
+# add each other by id alone.
+netns_add ra
+netns_add rb
+netns_add rr
+veth_pair ra rr 10.56.1.1/24 10.56.1.2/24
+ip link add v-rb netns "$T_ID-rb" type veth peer name v-rr2 netns "$T_ID-rr"
+in_ns rb ip addr add 10.56.2.1/24 dev v-rb
+in_ns rr ip addr add 10.56.2.2/24 dev v-rr2
+in_ns rb ip link set v-rb up
+in_ns rr ip link set v-rr2 up
+in_ns rb ip route add 10.56.1.2/32 via 10.56.2.2
+in_ns rr "$RAY" relay --listen 10.56.1.2:3340 --stun-port 0 --rate-limit 0 \
+	--state-dir "$T_DIR/rr" >>"$T_DIR/relay.log" 2>&1 &
+T_PIDS+=($!)
+wait_for 10 "relay to listen" grep -q "listening on" "$T_DIR/relay.log"
+daemon_start ra --relay http://10.56.1.2:3340
+daemon_start rb --relay http://10.56.1.2:3340
+ray_on ra debug peer add "$(json_get rb .id id)" >/dev/null
+ray_on rb debug peer add "$(json_get ra .id id)" >/dev/null
+rb4=$(json_get rb .ipv4 id)
+in_ns rb iperf3 -s -D -p 5201 --logfile "$T_DIR/iperf-server-rb.log"
+wait_for 20 "rayfish tunnel through the relay" in_ns ra ping -c 1 -W 1 "$rb4"
+out=$(in_ns ra timeout 60 iperf3 -c "$rb4" -p 5201 -t "$SECS" -J) || fail "relay: iperf3 failed"
+R[relay,tcp1]=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")
+R[relay,rtt]=$(in_ns ra ping -c 50 -i 0.01 -q "$rb4" | awk -F/ '/^rtt/ { print $5 }')
+path=$(ray_on ra status --json | jq -r '.peers[0].path')
+printf "%-14s %8.2f %10s %12s %10.3f   (path: %s)\n" "rayfish-relay" "${R[relay,tcp1]}" "-" "-" \
+	"${R[relay,rtt]}" "$path"
+
 echo
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "-" }'; }
 echo "rayfish / wireguard-go: TCP $(ratio "${R[rayfish,tcp1]}" "${R[wireguard-go,tcp1]}")x," \
@@ -75,5 +106,6 @@ echo "rayfish / wireguard-go: TCP $(ratio "${R[rayfish,tcp1]}" "${R[wireguard-go
 echo "rayfish / bare link:    TCP $(ratio "${R[rayfish,tcp1]}" "${R[bare,tcp1]}")x," \
 	"TCP×4 $(ratio "${R[rayfish,tcp4]}" "${R[bare,tcp4]}")x," \
 	"UDP64 $(ratio "${R[rayfish,pps]}" "${R[bare,pps]}")x"
+echo "rayfish relayed / direct: TCP $(ratio "${R[relay,tcp1]}" "${R[rayfish,tcp1]}")x (target >= 0.30)"
 echo "RTT over the bare link: rayfish +$(awk -v x="${R[rayfish,rtt]}" -v y="${R[bare,rtt]}" 'BEGIN { printf "%.3f", x - y }') ms," \
 	"wireguard-go +$(awk -v x="${R[wireguard-go,rtt]}" -v y="${R[bare,rtt]}" 'BEGIN { printf "%.3f", x - y }') ms"

@@ -57,7 +57,7 @@ done
 echo "== integration tests"
 for t in tests/integration/*.sh; do
 	[ -e "$t" ] || continue
-	[ "$(basename "$t")" = lib.sh ] && continue
+	case "$(basename "$t")" in *lib.sh) continue ;; esac
 	name=$(basename "$t" .sh)
 	if [ "$(id -u)" -ne 0 ]; then
 		skipped=$((skipped + 1)); echo "skip $name (needs root for network namespaces)"

@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 #include "ipc/ipc_client.h"
 #include "os/tun.h"
+#include "path/relay_client.h"
 #include "relay/relay_server.h"
 #include "session/session.h"
 #include "util/fileio.h"
@@ -137,12 +138,85 @@ static void print_peers(const json_t *peers)
 		if (json_is_integer(hs))
 			snprintf(ago, sizeof(ago), "%llds ago",
 				 (long long)(time(NULL) - json_integer_value(hs)));
+		/* Through a relay, where it goes is the relay. */
 		printf("  %-12.10s %-16s %-8s %-22s %-10s %10lld %10lld\n",
 		       id ? id : json_str(p, "wg_public_key"), json_str(p, "ipv4"),
-		       json_str(p, "path"), json_str(p, "endpoint"), ago,
-		       (long long)json_integer_value(json_object_get(p, "rx_bytes")),
+		       json_str(p, "path"),
+		       strcmp(json_str(p, "path"), "relay") == 0 ? json_str(p, "relay")
+								 : json_str(p, "endpoint"),
+		       ago, (long long)json_integer_value(json_object_get(p, "rx_bytes")),
 		       (long long)json_integer_value(json_object_get(p, "tx_bytes")));
 	}
+}
+
+static void print_relays(const json_t *relays, const json_t *public_ep)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(relays, i, r)
+	{
+		printf("  relay %s (%s%s)\n", json_str(r, "url"),
+		       json_is_true(json_object_get(r, "connected")) ? "connected"
+								     : "not connected",
+		       json_is_true(json_object_get(r, "home")) ? ", home" : "");
+	}
+	if (json_is_string(public_ep))
+		printf("  public endpoint %s\n", json_string_value(public_ep));
+}
+
+static int cmd_netcheck(struct cli *cli, int argc, char **argv)
+{
+	json_t *r, *v;
+	size_t i;
+
+	(void)argv;
+	if (argc > 0)
+		return cli_usage(cli_find("netcheck"));
+	r = cli_call(cli, "netcheck", NULL);
+	if (!r)
+		return 1;
+	if (cli->json) {
+		cli_print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	printf("UDP: %s\n", json_is_true(json_object_get(r, "udp")) ? "yes" : "no answer");
+	printf("public addresses:");
+	json_array_foreach(json_object_get(r, "public_addresses"), i, v)
+		printf(" %s", json_string_value(v));
+	printf("%s\n", json_array_size(json_object_get(r, "public_addresses")) ? "" : " unknown");
+	v = json_object_get(r, "mapping_varies_by_destination");
+	printf("mapping varies by destination: %s\n",
+	       json_is_null(v)	 ? "unknown (needs two STUN answers)"
+	       : json_is_true(v) ? "yes (symmetric NAT: peers will use relays)"
+				 : "no (hole punching can work)");
+	v = json_object_get(r, "port_mapping");
+	if (!json_is_object(v))
+		printf("port mapping: not checked (no home relay)\n");
+	else
+		printf("port mapping: UPnP %s, NAT-PMP %s%s%s\n",
+		       json_is_true(json_object_get(v, "upnp")) ? "yes" : "no",
+		       json_is_true(json_object_get(v, "nat_pmp")) ? "yes" : "no",
+		       json_is_string(json_object_get(v, "external")) ? ", mapped to " : "",
+		       json_is_string(json_object_get(v, "external"))
+			       ? json_string_value(json_object_get(v, "external"))
+			       : "");
+	json_array_foreach(json_object_get(r, "relays"), i, v)
+	{
+		json_t *lat = json_object_get(v, "stun_latency_ms");
+
+		printf("relay %s: %s, ", json_str(v, "url"),
+		       json_is_true(json_object_get(v, "connected")) ? "connected"
+								     : "not connected");
+		if (json_is_number(lat))
+			printf("latency %.1f ms\n", json_number_value(lat));
+		else
+			printf("no STUN answer\n");
+	}
+	printf("preferred relay: %s\n", json_str(r, "preferred_relay"));
+	json_decref(r);
+	return 0;
 }
 
 static int cmd_status(struct cli *cli, int argc, char **argv)
@@ -165,6 +239,7 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("  ipv6  %s\n", json_str(r, "ipv6"));
 		if (json_array_size(networks) == 0)
 			printf("  networks: none\n");
+		print_relays(json_object_get(r, "relays"), json_object_get(r, "public_endpoint"));
 		print_peers(json_object_get(r, "peers"));
 	}
 	json_decref(r);
@@ -487,6 +562,17 @@ static int cmd_daemon(struct cli *cli, int argc, char **argv)
 			if (parse_ulong(val, 0, 65535, &v) < 0)
 				return cli_fail("--port: '%s' is not a port (0-65535)", val);
 			o.port = (uint16_t)v;
+		} else if (strcmp(arg, "--relay") == 0) {
+			char host[256];
+			uint16_t port;
+
+			if (relay_client_parse_url(val, host, &port) < 0 ||
+			    strlen(val) > SETTINGS_RELAY_URL_MAX)
+				return cli_fail(
+					"--relay: '%s' is not a relay URL (http://HOST:PORT)", val);
+			if (o.nrelays == SETTINGS_RELAYS_MAX)
+				return cli_fail("--relay: at most %d relays", SETTINGS_RELAYS_MAX);
+			o.relays[o.nrelays++] = val;
 		} else if (strcmp(arg, "--mtu") == 0) {
 			if (parse_ulong(val, SESSION_MIN_MTU, 65535 - 80, &v) < 0)
 				return cli_fail("--mtu: '%s' is not an MTU (%d-65455)", val,
@@ -574,7 +660,7 @@ static int cmd_version(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_command cli_commands[] = {
-	{"daemon", "[--state-dir DIR] [--tun NAME] [--port N] [--mtu N] [--debug]",
+	{"daemon", "[--state-dir DIR] [--tun NAME] [--port N] [--mtu N] [--relay URL]... [--debug]",
 	 "run the daemon in the foreground",
 	 "Runs the rayfish daemon: the root process that owns the tunnel, the sessions\n"
 	 "and all network state. Logs go to stderr and to STATE_DIR/logs/.\n"
@@ -582,6 +668,8 @@ static const struct cli_command cli_commands[] = {
 	 "  --tun NAME       TUN device name (default ray0)\n"
 	 "  --port N         UDP port for peers (default 41383; 0: any)\n"
 	 "  --mtu N          tunnel MTU (default 1420; below 1280 IPv6 stops working)\n"
+	 "  --relay URL      home relay, http://HOST:PORT (repeatable, up to 4); saved,\n"
+	 "                   so later starts without --relay use the same ones\n"
 	 "  --debug          log debug messages\n"
 	 "Stops on SIGTERM, SIGINT or 'ray shutdown'.\n",
 	 cmd_daemon},
@@ -638,6 +726,13 @@ static const struct cli_command cli_commands[] = {
 	 "1 MiB less 64) over the control channel and checks the peer's hash of them.\n"
 	 "Needs root or the operator.\n",
 	 cmd_debug},
+	{"netcheck", "[--json]", "check this node's network: UDP, NAT, relays",
+	 "Measures now, from the peers' UDP port: whether UDP gets out, the public\n"
+	 "address(es) each relay's STUN sees, whether the NAT maps ports differently\n"
+	 "per destination (symmetric NAT: no direct paths, peers use relays), whether\n"
+	 "the gateway offers port mapping (UPnP, NAT-PMP), the latency to each relay\n"
+	 "and the preferred one. Takes about 2 seconds. Open to every local user.\n",
+	 cmd_netcheck},
 	{"version", "[--json]", "print the version", "Prints the version of ray.\n", cmd_version},
 	{"help", "[COMMAND]", "show help for a command",
 	 "Lists the commands, or shows one command's help.\n", cmd_help},

@@ -19,6 +19,12 @@
  *   CTL_MSG_ECHO  request {1: data bin}; response {1: length uint, 2: digest
  *                 bin (BLAKE2b-256 of data)}. Used by `ray debug send` to
  *                 prove large messages arrive whole.
+ *   CTL_MSG_CANDIDATES  request and response {1: addrs array (at most
+ *                 CTL_CANDIDATES_MAX) of bin: IPv4 address + port (6 bytes)
+ *                 or IPv6 address + port (18 bytes), big-endian}: the UDP
+ *                 endpoints where the sender may be reachable directly. Each
+ *                 side sends its own; both then probe every pair (hole
+ *                 punching, session/pathsel.h).
  */
 #ifndef RAY_CONTROL_MESSAGES_H
 #define RAY_CONTROL_MESSAGES_H
@@ -40,6 +46,7 @@
 enum ctl_msg_method {
 	CTL_MSG_PING = 1,
 	CTL_MSG_ECHO = 2,
+	CTL_MSG_CANDIDATES = 3,
 };
 
 #define CTL_PING_KEY_NONCE 1
@@ -71,5 +78,17 @@ int ctl_msg_echo_reply_encode(struct ctl_codec_writer *w, uint64_t length,
 			      const uint8_t digest[CTL_ECHO_DIGEST_LEN]);
 int ctl_msg_echo_reply_decode(const uint8_t *buf, size_t len, uint64_t *length,
 			      uint8_t digest[CTL_ECHO_DIGEST_LEN]);
+
+#define CTL_CANDIDATES_KEY_ADDRS 1
+#define CTL_CANDIDATES_MAX	 16
+
+struct endpoint;
+
+/* CANDIDATES body with the N endpoints of EPS (IPv4 ones as v4-mapped). */
+int ctl_msg_candidates_encode(struct ctl_codec_writer *w, const struct endpoint *eps, unsigned n);
+/* Parse it into EPS (MAX entries); entries of another length are skipped,
+ * more than CTL_CANDIDATES_MAX is -EBADMSG. */
+int ctl_msg_candidates_decode(const uint8_t *buf, size_t len, struct endpoint *eps, unsigned max,
+			      unsigned *n);
 
 #endif

@@ -6,7 +6,9 @@
 #include "crypto/keytext.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc_server.h"
+#include "daemon/netcheck.h"
 #include "daemon/static_peers.h"
+#include "path/relay_client.h"
 #include "session/session.h"
 #include "util/eventloop.h"
 #include "util/log.h"
@@ -96,8 +98,9 @@ static json_t *peer_json(struct daemon *d, struct peer *p)
 	} else {
 		json_object_set_new(o, "endpoint", json_null());
 	}
-	json_object_set_new(o, "path",
-			    endpoint_is_set(&p->endpoint) ? json_string("direct") : json_null());
+	json_object_set_new(o, "path", json_string(session_peer_path(d->session, p)));
+	json_object_set_new(o, "relay",
+			    p->relay ? json_string(relay_client_url(p->relay)) : json_null());
 	json_object_set_new(o, "last_handshake",
 			    p->last_handshake ? json_integer((json_int_t)p->last_handshake)
 					      : json_null());
@@ -129,6 +132,18 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 	for (struct peer *p = session_peers(d->session); p; p = p->next)
 		json_array_append_new(peers, peer_json(d, p));
 	json_object_set_new(r, "peers", peers);
+	json_object_set_new(r, "relays", relays_status(d));
+	{
+		struct endpoint pub;
+		char text[ENDPOINT_TEXT_MAX];
+
+		if (session_reflexive(d->session, &pub)) {
+			endpoint_format(&pub, text);
+			json_object_set_new(r, "public_endpoint", json_string(text));
+		} else {
+			json_object_set_new(r, "public_endpoint", json_null());
+		}
+	}
 	json_object_set_new(r, "tun", json_string(session_tun_name(d->session)));
 	json_object_set_new(r, "port", json_integer(session_port(d->session)));
 	{
@@ -137,19 +152,22 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 		session_get_stats(d->session, &st);
 		json_object_set_new(
 			r, "counters",
-			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				  "rx_packets", (json_int_t)st.rx_packets, "tx_packets",
-				  (json_int_t)st.tx_packets, "drop_no_route",
-				  (json_int_t)st.drop_no_route, "drop_no_endpoint",
-				  (json_int_t)st.drop_no_endpoint, "drop_bad_source",
-				  (json_int_t)st.drop_bad_source, "drop_decrypt",
-				  (json_int_t)st.drop_decrypt, "drop_malformed",
-				  (json_int_t)st.drop_malformed, "drop_staged_full",
-				  (json_int_t)st.drop_staged_full, "drop_down",
-				  (json_int_t)st.drop_down, "handshakes_initiated",
-				  (json_int_t)st.handshakes_initiated, "handshakes_completed",
-				  (json_int_t)st.handshakes_completed, "cookies_sent",
-				  (json_int_t)st.cookies_sent));
+			json_pack(
+				"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+				"s:I}",
+				"rx_packets", (json_int_t)st.rx_packets, "tx_packets",
+				(json_int_t)st.tx_packets, "drop_no_route",
+				(json_int_t)st.drop_no_route, "drop_no_endpoint",
+				(json_int_t)st.drop_no_endpoint, "drop_bad_source",
+				(json_int_t)st.drop_bad_source, "drop_decrypt",
+				(json_int_t)st.drop_decrypt, "drop_malformed",
+				(json_int_t)st.drop_malformed, "drop_staged_full",
+				(json_int_t)st.drop_staged_full, "drop_down",
+				(json_int_t)st.drop_down, "drop_relay", (json_int_t)st.drop_relay,
+				"drop_unknown_sender", (json_int_t)st.drop_unknown_sender,
+				"handshakes_initiated", (json_int_t)st.handshakes_initiated,
+				"handshakes_completed", (json_int_t)st.handshakes_completed,
+				"cookies_sent", (json_int_t)st.cookies_sent));
 	}
 	json_object_set_new(r, "operator_uid",
 			    d->settings.has_operator ? json_integer(d->settings.operator_uid)
@@ -300,7 +318,8 @@ struct ping_request {
 	struct ipc_request *req;
 	uint64_t sent_ns;
 	char peer[NODE_ID_TEXT_LEN + 8];
-	char endpoint[ENDPOINT_TEXT_MAX];
+	char endpoint[RELAYS_URL_MAX + 1]; /* or the relay's URL */
+	char path[8];
 };
 
 static void ping_done(void *arg, int status, const uint8_t *body, size_t len)
@@ -316,7 +335,7 @@ static void ping_done(void *arg, int status, const uint8_t *body, size_t len)
 		ipc_request_reply(pr->req, ipc_response_ok(json_pack(
 						   "{s:s, s:f, s:s, s:s}", "peer", pr->peer,
 						   "rtt_ms", (double)(now - pr->sent_ns) / 1e6,
-						   "path", "direct", "endpoint", pr->endpoint)));
+						   "path", pr->path, "endpoint", pr->endpoint)));
 	else if (status == -ETIMEDOUT)
 		ipc_request_reply(pr->req, ipc_response_error("no answer from %s", pr->peer));
 	else if (status == -ECANCELED)
@@ -359,7 +378,10 @@ static json_t *cmd_ping(struct daemon *d, struct ipc_request *req, json_t *args)
 		strcpy(pr->peer, "wg:");
 		keytext_format_base64(p->noise.r_public, pr->peer + 3);
 	}
-	if (endpoint_is_set(&p->endpoint))
+	snprintf(pr->path, sizeof(pr->path), "%s", session_peer_path(d->session, p));
+	if (strcmp(pr->path, "relay") == 0)
+		snprintf(pr->endpoint, sizeof(pr->endpoint), "%s", relay_client_url(p->relay));
+	else if (endpoint_is_set(&p->endpoint))
 		endpoint_format(&p->endpoint, pr->endpoint);
 	ping.mp_nonce = randombytes_random();
 	ping.mp_sent_ns = pr->sent_ns;
@@ -469,6 +491,7 @@ static const struct command commands[] = {
 	{"debug-peer-remove", ACCESS_MUTATE, cmd_debug_peer_remove, NULL},
 	{"ping", ACCESS_READ, NULL, cmd_ping},
 	{"debug-send", ACCESS_MUTATE, NULL, cmd_debug_send},
+	{"netcheck", ACCESS_READ, NULL, netcheck_start},
 };
 
 static const char *command_denied(const struct daemon *d, const struct command *c,

@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 #include "crypto/keytext.h"
 #include "daemon/ipc_server.h"
+#include "daemon/netcheck.h"
 #include "daemon/static_peers.h"
 #include "session/session.h"
 #include "util/eventloop.h"
@@ -171,6 +172,35 @@ static int daemon_start_session(struct daemon *d)
 	return 0;
 }
 
+/* --relay URLs replace the saved home relays, and are saved: the next start
+ * without --relay uses them. */
+static int daemon_start_relays(struct daemon *d)
+{
+	struct settings next = d->settings;
+	int ret;
+
+	if (d->options.nrelays) {
+		next.nrelays = d->options.nrelays;
+		for (unsigned i = 0; i < d->options.nrelays; i++)
+			snprintf(next.relays[i], sizeof(next.relays[i]), "%s",
+				 d->options.relays[i]);
+		ret = settings_save(d->settings_path, &next);
+		if (ret < 0) {
+			log_error("cannot save settings: %s", strerror(-ret));
+			return ret;
+		}
+		d->settings = next;
+	}
+	ret = relays_start(d);
+	if (ret < 0)
+		return ret;
+	for (struct peer *p = session_peers(d->session); p; p = p->next) {
+		if (p->has_node_id)
+			relays_resolve(d, p->node_id);
+	}
+	return 0;
+}
+
 static void daemon_stop_timer(struct loop *loop, void *arg)
 {
 	(void)arg;
@@ -234,7 +264,7 @@ int daemon_run(const struct daemon_options *options)
 		log_error("%s", err);
 		goto out_signals;
 	}
-	if (daemon_start_session(&d) < 0)
+	if (daemon_start_session(&d) < 0 || daemon_start_relays(&d) < 0)
 		goto out_session;
 	d.started_ms = loop_now_ms();
 	keytext_format_node_id(d.identity.sign_public, id);
@@ -252,6 +282,8 @@ int daemon_run(const struct daemon_options *options)
 	}
 
 out_session:
+	netcheck_stop(&d);
+	relays_stop(&d);
 	session_free(d.session);
 	static_peers_free(&d);
 	ipc_server_free(d.ipc);

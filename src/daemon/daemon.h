@@ -9,12 +9,14 @@
 #include <stdint.h>
 
 #include "crypto/identity.h"
+#include "daemon/relays.h"
 #include "daemon/settings.h"
 
 struct loop;
 struct ipc_server;
 struct ipc_caller;
 struct session;
+struct netcheck;
 
 struct daemon_options {
 	const char *state_dir;
@@ -23,6 +25,9 @@ struct daemon_options {
 	unsigned mtu;
 	uint16_t port;
 	bool debug;
+	/* --relay URL (repeatable): replaces the saved home relays when given */
+	unsigned nrelays;
+	const char *relays[SETTINGS_RELAYS_MAX];
 };
 
 struct daemon {
@@ -33,6 +38,8 @@ struct daemon {
 	json_t *static_peers; /* the add requests behind peers.json */
 	struct identity identity;
 	struct settings settings;
+	struct relays relays;
+	struct netcheck *netcheck; /* the running `ray netcheck`, if any */
 	char settings_path[PATH_MAX];
 	int lock_fd;
 	int signal_fd;

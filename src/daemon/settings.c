@@ -47,6 +47,28 @@ int settings_parse(const char *text, size_t len, const char *path, struct settin
 		}
 		s->want_up = json_is_true(v);
 	}
+	v = json_object_get(root, "relays");
+	if (v) {
+		size_t i;
+		json_t *url;
+
+		if (!json_is_array(v) || json_array_size(v) > SETTINGS_RELAYS_MAX) {
+			snprintf(err, err_len, "%s: relays must be a list of at most %d URLs", path,
+				 SETTINGS_RELAYS_MAX);
+			goto out;
+		}
+		json_array_foreach(v, i, url)
+		{
+			const char *t = json_string_value(url);
+
+			if (!t || strlen(t) == 0 || strlen(t) > SETTINGS_RELAY_URL_MAX) {
+				snprintf(err, err_len, "%s: relays[%zu] is not a relay URL", path,
+					 i);
+				goto out;
+			}
+			strcpy(s->relays[s->nrelays++], t);
+		}
+	}
 	ret = 0;
 out:
 	json_decref(root);
@@ -74,13 +96,15 @@ int settings_load(const char *path, struct settings *s, char *err, size_t err_le
 
 int settings_save(const char *path, const struct settings *s)
 {
-	json_t *root;
+	json_t *root, *relays = json_array();
 	char *text;
 	int ret;
 
-	root = json_pack("{s:o, s:b}", "operator_uid",
+	for (unsigned i = 0; relays && i < s->nrelays; i++)
+		json_array_append_new(relays, json_string(s->relays[i]));
+	root = json_pack("{s:o, s:b, s:o}", "operator_uid",
 			 s->has_operator ? json_integer(s->operator_uid) : json_null(), "up",
-			 s->want_up);
+			 s->want_up, "relays", relays);
 	if (!root)
 		return -ENOMEM;
 	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -6,10 +6,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#define SETTINGS_RELAYS_MAX    4
+#define SETTINGS_RELAY_URL_MAX 255
+
 struct settings {
 	bool has_operator;
 	uid_t operator_uid; /* may run mutating commands without root */
 	bool want_up;	    /* data plane active; `ray down` clears it */
+	unsigned nrelays;   /* home relays, "http://HOST:PORT" */
+	char relays[SETTINGS_RELAYS_MAX][SETTINGS_RELAY_URL_MAX + 1];
 };
 
 void settings_defaults(struct settings *s);

@@ -1,4 +1,5 @@
 #include "daemon/static_peers.h"
+#include "daemon/relays.h"
 #include "crypto/keytext.h"
 #include "daemon/daemon.h"
 #include "session/session.h"
@@ -106,6 +107,9 @@ static struct peer *static_peers_apply(struct daemon *d, const json_t *args, cha
 	}
 	for (i = 0; i < n; i++)
 		peer_add_allowed(p, &prefixes[i], lens[i]);
+	/* Known by id: its record says which relay reaches it, and where. */
+	if (has_id)
+		relays_resolve(d, node_id);
 	return p;
 }
 

@@ -83,7 +83,7 @@ static const struct relay_client_timeouts rc_default_timeouts = {
 	.stage_ms = 10000,
 	.backoff_ms = 1000,
 	.backoff_max_ms = 30000,
-	.stable_ms = 30000,
+	.stable_ms = 5000,
 	.ping_ms = 15000,
 	.idle_ms = 40000,
 };

@@ -87,7 +87,7 @@ struct relay_client_timeouts {
 	uint32_t stage_ms;	 /* each setup stage: connect, 101, challenge, SERVER_OK (10 s) */
 	uint32_t backoff_ms;	 /* first retry delay (1 s), doubled per failure ... */
 	uint32_t backoff_max_ms; /* ... up to this (30 s); each delay jittered +-20 % */
-	uint32_t stable_ms;	 /* a connection ready this long resets the backoff (30 s) */
+	uint32_t stable_ms;	 /* a connection ready this long resets the backoff (5 s) */
 	uint32_t ping_ms;	 /* PING the relay after this much silence (15 s) */
 	uint32_t idle_ms;	 /* drop the connection after this much silence (40 s) */
 };

@@ -32,6 +32,7 @@ struct peer *peer_table_add(struct peer_table *t, struct wg_noise_local *local,
 	wg_noise_remote_init(&p->noise, local, wg_public, NULL);
 	wg_cookie_maker_init(&p->cookie, wg_public);
 	wg_timers_init(&p->timers, cfg);
+	pathsel_init(&p->paths);
 	p->next = t->peers;
 	t->peers = p;
 	t->count++;

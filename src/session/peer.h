@@ -11,6 +11,7 @@
 
 #include "path/endpoint.h"
 #include "session/ippacket.h"
+#include "session/pathsel.h"
 #include "wg/cookie.h"
 #include "wg/noise.h"
 #include "wg/timers.h"
@@ -18,6 +19,8 @@
 #define PEER_MAX_ALLOWED 8
 #define PEER_STAGED_MAX	 64   /* packets held while a handshake is under way */
 #define PEER_PACKET_MAX	 2048 /* largest packet the data path carries */
+
+struct relay_client;
 
 struct peer_prefix {
 	struct ip_addr addr;
@@ -38,12 +41,17 @@ struct peer {
 	uint16_t staged_len[PEER_STAGED_MAX];
 	unsigned nstaged;
 	uint64_t rx_bytes, tx_bytes;
-	time_t last_handshake; /* wall clock; 0: never */
-	bool gave_up;	       /* the last handshake attempts failed (logged once) */
-	uint64_t last_rx;      /* monotonic ns of the last authenticated packet */
-	uint64_t timer_id;     /* event-loop timer for the wg timers */
-	uint64_t timer_at;     /* its deadline, monotonic ns */
-	void *ctl;	       /* the session engine's control channel state */
+	time_t last_handshake;	    /* wall clock; 0: never */
+	bool gave_up;		    /* the last handshake attempts failed (logged once) */
+	uint64_t last_rx;	    /* monotonic ns of the last authenticated packet */
+	uint64_t timer_id;	    /* event-loop timer for the wg timers */
+	uint64_t timer_at;	    /* its deadline, monotonic ns */
+	void *ctl;		    /* the session engine's control channel state */
+	struct relay_client *relay; /* reaches the peer when no direct path does (borrowed) */
+	struct pathsel paths;	    /* direct path probing, when there is a relay */
+	uint64_t last_activity;	    /* monotonic ns of the last data or control packet */
+	bool path_direct;	    /* the direct path was in use (for logging changes) */
+	bool candidates_pending;    /* our CANDIDATES request is in flight */
 };
 
 struct peer_index_slot {

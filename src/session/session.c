@@ -5,7 +5,10 @@
 #include "crypto/address.h"
 #include "crypto/identity.h"
 #include "os/netif.h"
+#include "control/messages.h"
 #include "os/tun.h"
+#include "path/relay_client.h"
+#include "path/stun.h"
 #include "path/udp.h"
 #include "util/eventloop.h"
 #include "util/log.h"
@@ -13,6 +16,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,28 @@
 #define SESSION_HANDSHAKES_PER_SEC 256
 #define SESSION_BUF_SIZE	   PEER_PACKET_MAX
 #define NSEC_PER_MSEC		   1000000ull
+/* Path frames: plaintext starting 0x02 (0x01 is a control frame, IP
+ * packets start 0x4_ or 0x6_). Unreliable by design: a lost probe is a
+ * signal, not something to retransmit.
+ *   PATH_PING  0x02 0x01 txid(8)   sent directly to a candidate endpoint
+ *   PATH_PONG  0x02 0x02 txid(8)   the answer, to where the PING came from */
+#define SESSION_PATH_MARKER    0x02
+#define SESSION_PATH_PING      0x01
+#define SESSION_PATH_PONG      0x02
+#define SESSION_PATH_FRAME_LEN 10
+/* A peer counts as active (worth probing for) this long after traffic. */
+#define SESSION_ACTIVE_NS	   (60000ull * NSEC_PER_MSEC)
+#define SESSION_CANDIDATES_TIMEOUT (5000ull * NSEC_PER_MSEC)
+
+/* A STUN binding request of ours in flight. */
+#define SESSION_STUN_MAX 16
+struct session_stun {
+	uint8_t txid[STUN_TXID_LEN];
+	uint64_t sent_ns;
+	bool used, update; /* UPDATE: the answer is our reflexive address */
+	session_stun_fn cb;
+	void *arg;
+};
 
 struct session {
 	struct loop *loop;
@@ -49,6 +76,9 @@ struct session {
 	uint64_t load_window_start; /* monotonic ns */
 	unsigned load_count;
 	struct session_stats stats;
+	struct endpoint reflexive; /* our address as a relay's STUN saw it */
+	struct endpoint mapped;	   /* a port the gateway maps to us (UPnP, NAT-PMP) */
+	struct session_stun stun[SESSION_STUN_MAX];
 	uint8_t *bufs; /* UDP_BATCH buffers of SESSION_BUF_SIZE, for sending */
 	struct udp_batch batch;
 	struct udp_rx *rx;
@@ -69,7 +99,18 @@ struct session_pending {
 	void *arg;
 };
 
+/* Where a packet came from: directly over UDP, or through a relay that
+ * vouches for the sender's node id. */
+struct session_src {
+	const struct endpoint *ep;
+	struct relay_client *relay;
+	const uint8_t *node_id;
+};
+
 static void session_peer_timer_arm(struct session *s, struct peer *p, uint64_t at);
+static int session_candidates_body(struct session *s, uint8_t *buf, size_t cap, size_t *len);
+static void session_candidates_learn(struct session *s, struct peer *p, const uint8_t *body,
+				     size_t len, uint64_t now);
 
 static uint32_t session_jitter(struct session *s)
 {
@@ -124,6 +165,38 @@ static void upcall_index_drop(void *arg, uint32_t index)
 
 /* ---- sending ------------------------------------------------------------ */
 
+static bool session_peer_has_relay(const struct peer *p)
+{
+	return p->relay && relay_client_ready(p->relay);
+}
+
+/* Whether to send to P directly now: always for a peer without a relay (a
+ * plain WireGuard peer, a static endpoint), otherwise only while the direct
+ * path is proven. */
+static bool session_peer_direct(const struct peer *p, uint64_t now)
+{
+	if (!session_peer_has_relay(p))
+		return endpoint_is_set(&p->endpoint);
+	return pathsel_direct_ok(&p->paths, now) && endpoint_is_set(&p->endpoint);
+}
+
+static bool session_peer_reachable(const struct peer *p)
+{
+	return endpoint_is_set(&p->endpoint) || session_peer_has_relay(p);
+}
+
+/* Send one WireGuard message to P by the path in use. */
+static int session_xmit(struct session *s, struct peer *p, const uint8_t *msg, size_t len,
+			uint64_t now)
+{
+	if (session_peer_direct(p, now))
+		return udp_send(&s->udp, &p->endpoint, msg, len);
+	if (session_peer_has_relay(p))
+		return relay_client_send(p->relay, p->node_id, msg, len);
+	s->stats.drop_no_endpoint++;
+	return -EDESTADDRREQ;
+}
+
 static void session_initiate(struct session *s, struct peer *p, uint64_t now)
 {
 	uint8_t msg[WG_MSG_INITIATION_LEN], stamp[WG_TAI64N_LEN];
@@ -131,7 +204,7 @@ static void session_initiate(struct session *s, struct peer *p, uint64_t now)
 	struct timespec ts;
 	int ret;
 
-	if (!endpoint_is_set(&p->endpoint))
+	if (!session_peer_reachable(p))
 		return; /* nowhere to send it yet */
 	wall_now(&ts);
 	wg_tai64n_encode(stamp, (uint64_t)ts.tv_sec, (uint32_t)ts.tv_nsec);
@@ -142,8 +215,15 @@ static void session_initiate(struct session *s, struct peer *p, uint64_t now)
 	}
 	wg_msg_initiation_encode(&m, msg);
 	wg_cookie_maker_add_macs(&p->cookie, msg, sizeof(msg), now);
-	if (udp_send(&s->udp, &p->endpoint, msg, sizeof(msg)) == 0)
+	if (session_xmit(s, p, msg, sizeof(msg), now) == 0)
 		wg_timers_packet_sent(&p->timers, now);
+	/* Through a relay: the same initiation to every direct candidate at
+	 * once. Whichever copy arrives first counts (the others are replays of
+	 * its timestamp); a direct one proves that path from the start. */
+	if (session_peer_has_relay(p) && !pathsel_direct_ok(&p->paths, now)) {
+		for (unsigned i = 0; i < p->paths.ncand; i++)
+			udp_send(&s->udp, &p->paths.cand[i], msg, sizeof(msg));
+	}
 	wg_timers_handshake_initiated(&p->timers, now, session_jitter(s));
 	s->stats.handshakes_initiated++;
 	session_peer_timer_arm(s, p, now);
@@ -156,10 +236,12 @@ static void session_want_handshake(struct session *s, struct peer *p, uint64_t n
 }
 
 /* Encrypt and send one plaintext now (keepalives, control frames, staged
- * packets). PAD: pad to 16 as WireGuard does (IP packets); control frames go
- * unpadded so that their receiver sees their exact length. */
-static int session_send_one(struct session *s, struct peer *p, const uint8_t *plain, size_t len,
-			    bool pad, uint64_t now)
+ * packets, path probes). PAD: pad to 16 as WireGuard does (IP packets);
+ * control and path frames go unpadded so that their receiver sees their exact
+ * length. TO: send there directly (a path probe) instead of by the path in
+ * use. */
+static int session_send_one_to(struct session *s, struct peer *p, const uint8_t *plain, size_t len,
+			       bool pad, const struct endpoint *to, uint64_t now)
 {
 	uint8_t buf[SESSION_BUF_SIZE];
 	size_t out_len = 0;
@@ -167,7 +249,7 @@ static int session_send_one(struct session *s, struct peer *p, const uint8_t *pl
 
 	if (len > SESSION_BUF_SIZE - WG_DATA_MIN_LEN - WG_DATA_PADDING)
 		return -EMSGSIZE;
-	if (!endpoint_is_set(&p->endpoint)) {
+	if (!to && !session_peer_reachable(p)) {
 		s->stats.drop_no_endpoint++;
 		return -EDESTADDRREQ;
 	}
@@ -179,13 +261,24 @@ static int session_send_one(struct session *s, struct peer *p, const uint8_t *pl
 		return ret;
 	if (ret & WG_KEYPAIR_F_REKEY)
 		session_want_handshake(s, p, now);
-	udp_send(&s->udp, &p->endpoint, buf, out_len);
+	if (to) {
+		udp_send(&s->udp, to, buf, out_len);
+		return 0; /* probes are not traffic: the timers ignore them */
+	}
+	session_xmit(s, p, buf, out_len, now);
 	wg_timers_packet_sent(&p->timers, now);
 	if (len > 0) {
 		wg_timers_data_sent(&p->timers, now, session_jitter(s));
 		p->tx_bytes += len;
+		p->last_activity = now;
 	}
 	return 0;
+}
+
+static int session_send_one(struct session *s, struct peer *p, const uint8_t *plain, size_t len,
+			    bool pad, uint64_t now)
+{
+	return session_send_one_to(s, p, plain, len, pad, NULL, now);
 }
 
 /* Hold a plaintext until a handshake completes. */
@@ -282,7 +375,17 @@ static void rpc_request(void *user, struct ctl_rpc *rpc, uint64_t now, uint32_t 
 {
 	struct peer_ctl *pc = user;
 
-	(void)now;
+	if (method == CTL_MSG_CANDIDATES) {
+		uint8_t out[CTL_CANDIDATES_MAX * 20 + 16];
+		size_t out_len = 0;
+
+		session_candidates_learn(pc->s, pc->p, body, len, now);
+		if (session_candidates_body(pc->s, out, sizeof(out), &out_len) < 0)
+			ctl_rpc_respond(rpc, now, req_id, -ENOBUFS, NULL, 0);
+		else
+			ctl_rpc_respond(rpc, now, req_id, 0, out, out_len);
+		return;
+	}
 	if (pc->s->on_request)
 		pc->s->on_request(pc->s->arg, pc->p, req_id, method, body, len);
 	else
@@ -379,6 +482,199 @@ void session_control_stats(struct session *s, struct peer *p, struct ctl_channel
 	ctl_channel_stats(((struct peer_ctl *)p->ctl)->ch, st);
 }
 
+/* ---- direct paths and candidates ---------------------------------------- */
+
+/* Our candidate endpoints: the address a relay's STUN saw, then the host's
+ * own addresses (not loopback, not the tunnel, not link-local), all with our
+ * UDP port. */
+static unsigned session_local_candidates(struct session *s, struct endpoint *out, unsigned max)
+{
+	struct ifaddrs *list, *ifa;
+	unsigned n = 0;
+
+	if (n < max && endpoint_is_set(&s->mapped))
+		out[n++] = s->mapped;
+	if (n < max && endpoint_is_set(&s->reflexive) &&
+	    !(n && endpoint_equal(&out[0], &s->reflexive)))
+		out[n++] = s->reflexive;
+	if (getifaddrs(&list) < 0)
+		return n;
+	for (ifa = list; ifa && n < max; ifa = ifa->ifa_next) {
+		struct endpoint ep = {0};
+		bool dup = false;
+
+		if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP) ||
+		    (ifa->ifa_flags & IFF_LOOPBACK) || strcmp(ifa->ifa_name, s->tun_name) == 0)
+			continue;
+		ep.sin6.sin6_family = AF_INET6;
+		ep.sin6.sin6_port = htons(s->port);
+		if (ifa->ifa_addr->sa_family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)ifa->ifa_addr;
+
+			ep.sin6.sin6_addr.s6_addr[10] = 0xff;
+			ep.sin6.sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&ep.sin6.sin6_addr.s6_addr[12], &sin->sin_addr, 4);
+		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 =
+				(const struct sockaddr_in6 *)ifa->ifa_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr))
+				continue;
+			ep.sin6.sin6_addr = sin6->sin6_addr;
+		} else {
+			continue;
+		}
+		for (unsigned i = 0; i < n; i++)
+			dup |= endpoint_equal(&out[i], &ep);
+		if (!dup)
+			out[n++] = ep;
+	}
+	freeifaddrs(list);
+	return n;
+}
+
+static int session_candidates_body(struct session *s, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct endpoint eps[CTL_CANDIDATES_MAX];
+	unsigned n = session_local_candidates(s, eps, CTL_CANDIDATES_MAX);
+	struct ctl_codec_writer w;
+	int ret;
+
+	ctl_codec_writer_init(&w, buf, cap);
+	ret = ctl_msg_candidates_encode(&w, eps, n);
+	ctl_codec_writer_data(&w, len);
+	return ret;
+}
+
+static void session_candidates_learn(struct session *s, struct peer *p, const uint8_t *body,
+				     size_t len, uint64_t now)
+{
+	struct endpoint eps[CTL_CANDIDATES_MAX];
+	unsigned n = 0;
+
+	if (ctl_msg_candidates_decode(body, len, eps, CTL_CANDIDATES_MAX, &n) < 0) {
+		s->stats.drop_malformed++;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		pathsel_add_candidate(&p->paths, &eps[i]);
+	pathsel_kick(&p->paths, now);
+}
+
+static void session_candidates_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct peer *p = arg;
+	struct peer_ctl *pc = p->ctl;
+
+	p->candidates_pending = false;
+	if (status == 0 && pc) {
+		uint64_t now = loop_now_ns();
+
+		session_candidates_learn(pc->s, p, body, len, now);
+		session_peer_timers_run(pc->s, p, now);
+	}
+}
+
+/* Tell P where we may be reachable directly; its answer says the same of
+ * it. Both sides then probe every candidate (hole punching). */
+static void session_candidates_send(struct session *s, struct peer *p)
+{
+	uint8_t body[CTL_CANDIDATES_MAX * 20 + 16];
+	size_t len = 0;
+
+	if (!p->relay || p->candidates_pending || !p->ctl ||
+	    session_candidates_body(s, body, sizeof(body), &len) < 0)
+		return;
+	if (session_request(s, p, CTL_MSG_CANDIDATES, body, len, SESSION_CANDIDATES_TIMEOUT,
+			    session_candidates_answer, p) == 0)
+		p->candidates_pending = true;
+}
+
+static void session_receive_path_frame(struct session *s, struct peer *p, const uint8_t *plain,
+				       size_t len, const struct session_src *src, uint64_t now)
+{
+	uint8_t pong[SESSION_PATH_FRAME_LEN];
+	uint64_t txid;
+
+	if (len != SESSION_PATH_FRAME_LEN || !src->ep) {
+		s->stats.drop_malformed++;
+		return;
+	}
+	memcpy(&txid, plain + 2, sizeof(txid));
+	if (plain[1] == SESSION_PATH_PING) {
+		pong[0] = SESSION_PATH_MARKER;
+		pong[1] = SESSION_PATH_PONG;
+		memcpy(pong + 2, &txid, sizeof(txid));
+		session_send_one_to(s, p, pong, sizeof(pong), false, src->ep, now);
+	} else if (plain[1] == SESSION_PATH_PONG) {
+		pathsel_pong(&p->paths, txid, now);
+	}
+}
+
+/* Send the probes P's path selection asks for; returns when to look again. */
+static uint64_t session_paths_run(struct session *s, struct peer *p, uint64_t now)
+{
+	struct endpoint eps[PATHSEL_MAX_CANDIDATES];
+	uint8_t ping[SESSION_PATH_FRAME_LEN];
+	bool active = p->last_activity && now - p->last_activity < SESSION_ACTIVE_NS;
+	uint64_t next;
+	unsigned n;
+
+	if (!p->relay)
+		return WG_TIMERS_NEVER;
+	n = pathsel_poll(&p->paths, now, active, eps, PATHSEL_MAX_CANDIDATES, &next);
+	ping[0] = SESSION_PATH_MARKER;
+	ping[1] = SESSION_PATH_PING;
+	memcpy(ping + 2, &p->paths.probe_txid, sizeof(p->paths.probe_txid));
+	for (unsigned i = 0; i < n; i++)
+		session_send_one_to(s, p, ping, sizeof(ping), false, &eps[i], now);
+	if (p->path_direct && !pathsel_direct_ok(&p->paths, now)) {
+		char name[16];
+
+		p->path_direct = false;
+		peer_short_name(p, name);
+		log_info("path to %s: relay (the direct path stopped answering)", name);
+	}
+	return next;
+}
+
+/* Peers reached through a relay should hear of a new candidate of ours. */
+static void session_candidates_changed(struct session *s)
+{
+	for (struct peer *p = s->peers.peers; p; p = p->next) {
+		if (p->relay && p->last_activity)
+			session_candidates_send(s, p);
+	}
+}
+
+/* A STUN answer on the peers' socket. True if BUF was one (consumed). */
+static bool session_receive_stun(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct endpoint mapped;
+	char text[ENDPOINT_TEXT_MAX];
+	struct session_stun *t = NULL;
+
+	if (len < STUN_HEADER_LEN || buf[0] != 0x01 || buf[1] != 0x01)
+		return false;
+	for (unsigned i = 0; i < SESSION_STUN_MAX && !t; i++) {
+		if (s->stun[i].used &&
+		    stun_parse_binding_response(buf, len, s->stun[i].txid, &mapped) == 0)
+			t = &s->stun[i];
+	}
+	if (!t)
+		return true;
+	t->used = false;
+	if (t->cb)
+		t->cb(t->arg, 0, &mapped, loop_now_ns() - t->sent_ns);
+	if (!t->update || endpoint_equal(&mapped, &s->reflexive))
+		return true;
+	s->reflexive = mapped;
+	endpoint_format(&mapped, text);
+	log_info("public address (STUN): %s", text);
+	session_candidates_changed(s);
+	return true;
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
 struct peer_timer_arg {
@@ -420,6 +716,9 @@ static void session_peer_timers_run(struct session *s, struct peer *p, uint64_t 
 		session_send_one(s, p, NULL, 0, true, now);
 	/* The actions may have armed new deadlines. */
 	next = peer_timers_next(&p->timers);
+	ctl_next = session_paths_run(s, p, now);
+	if (ctl_next < next)
+		next = ctl_next;
 	if (p->ctl) {
 		struct peer_ctl *pc = p->ctl;
 
@@ -495,6 +794,45 @@ static void session_peer_touch(struct session *s, struct peer *p, uint64_t now)
 
 /* ---- receiving ---------------------------------------------------------- */
 
+/* Answer a handshake message the way it came. */
+static int session_reply(struct session *s, const struct session_src *src, const uint8_t *msg,
+			 size_t len)
+{
+	if (src->ep)
+		return udp_send(&s->udp, src->ep, msg, len);
+	return relay_client_send(src->relay, src->node_id, msg, len);
+}
+
+/* An authenticated packet from P arrived as SRC says. */
+static void session_peer_heard(struct session *s, struct peer *p, const struct session_src *src,
+			       uint64_t now)
+{
+	char name[16], ep[ENDPOINT_TEXT_MAX];
+
+	if (!src->ep) {
+		/* The relay it came through reaches the peer, but the one we use
+		 * (its home relay) is kept while it works: the peer may send through
+		 * ours and listen on its own. */
+		if (!session_peer_has_relay(p))
+			p->relay = src->relay;
+		return;
+	}
+	if (!p->relay) {
+		/* No relay: WireGuard's roaming, the last source wins. */
+		if (!endpoint_equal(&p->endpoint, src->ep))
+			p->endpoint = *src->ep;
+		return;
+	}
+	if (pathsel_direct_rx(&p->paths, src->ep, now)) {
+		p->endpoint = *src->ep;
+		peer_short_name(p, name);
+		endpoint_format(src->ep, ep);
+		log_info("path to %s: direct via %s", name, ep);
+		p->path_direct = true;
+	}
+	(void)s;
+}
+
 static bool session_under_load(struct session *s, uint64_t now)
 {
 	if (now - s->load_window_start > 1000 * NSEC_PER_MSEC) {
@@ -504,10 +842,16 @@ static bool session_under_load(struct session *s, uint64_t now)
 	return ++s->load_count > SESSION_HANDSHAKES_PER_SEC;
 }
 
-static size_t endpoint_cookie_source(const struct endpoint *ep, uint8_t out[18])
+/* What a cookie binds to: the UDP source, or the node id the relay vouched
+ * for. */
+static size_t session_cookie_source(const struct session_src *src, uint8_t out[32])
 {
-	memcpy(out, &ep->sin6.sin6_addr, 16);
-	memcpy(out + 16, &ep->sin6.sin6_port, 2);
+	if (!src->ep) {
+		memcpy(out, src->node_id, 32);
+		return 32;
+	}
+	memcpy(out, &src->ep->sin6.sin6_addr, 16);
+	memcpy(out + 16, &src->ep->sin6.sin6_port, 2);
 	return 18;
 }
 
@@ -527,13 +871,18 @@ static void session_handshake_completed(struct session *s, struct peer *p, uint6
 	p->last_handshake = (time_t)wall_now(&ts);
 	s->stats.handshakes_completed++;
 	wg_timers_handshake_complete(&p->timers, now);
+	/* Through a relay: look for a direct path (again, at every rekey). */
+	if (p->relay && !pathsel_direct_ok(&p->paths, now)) {
+		pathsel_kick(&p->paths, now);
+		session_candidates_send(s, p);
+	}
 }
 
 static void session_receive_handshake(struct session *s, uint8_t *buf, size_t len, int type,
-				      const struct endpoint *from, uint64_t now)
+				      const struct session_src *from, uint64_t now)
 {
-	uint8_t src[18], reply[WG_MSG_COOKIE_REPLY_LEN];
-	size_t src_len = endpoint_cookie_source(from, src);
+	uint8_t src[32], reply[WG_MSG_COOKIE_REPLY_LEN];
+	size_t src_len = session_cookie_source(from, src);
 	struct wg_noise_remote *r = NULL;
 	enum wg_cookie_verdict verdict;
 	struct peer *p;
@@ -547,7 +896,7 @@ static void session_receive_handshake(struct session *s, uint8_t *buf, size_t le
 	if (verdict == WG_COOKIE_SEND_REPLY) {
 		if (wg_cookie_checker_create_reply(&s->cookies, reply, buf, len, src, src_len,
 						   now) == 0 &&
-		    udp_send(&s->udp, from, reply, sizeof(reply)) == 0)
+		    session_reply(s, from, reply, sizeof(reply)) == 0)
 			s->stats.cookies_sent++;
 		return;
 	}
@@ -562,13 +911,13 @@ static void session_receive_handshake(struct session *s, uint8_t *buf, size_t le
 			return;
 		}
 		p = peer_from_remote(r);
-		p->endpoint = *from;
+		session_peer_heard(s, p, from, now);
 		wg_timers_packet_received(&p->timers, now);
 		if (wg_noise_create_response(r, &resp, now) < 0)
 			return;
 		wg_msg_response_encode(&resp, out);
 		wg_cookie_maker_add_macs(&p->cookie, out, sizeof(out), now);
-		if (udp_send(&s->udp, from, out, sizeof(out)) == 0)
+		if (session_reply(s, from, out, sizeof(out)) == 0)
 			wg_timers_packet_sent(&p->timers, now);
 		wg_timers_session_derived(&p->timers, now);
 		session_peer_touch(s, p, now);
@@ -581,7 +930,7 @@ static void session_receive_handshake(struct session *s, uint8_t *buf, size_t le
 			return;
 		}
 		p = peer_from_remote(r);
-		p->endpoint = *from;
+		session_peer_heard(s, p, from, now);
 		wg_timers_packet_received(&p->timers, now);
 		wg_timers_session_derived(&p->timers, now);
 		session_handshake_completed(s, p, now);
@@ -618,7 +967,7 @@ static size_t session_inner_length(const uint8_t *pkt, size_t len, struct ip_add
 }
 
 static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
-				 const struct endpoint *from, uint64_t now)
+				 const struct session_src *from, uint64_t now)
 {
 	struct peer *p = peer_index_get(&s->peers, wg_msg_receiver(buf));
 	uint8_t *plain = buf + WG_DATA_HEADER_LEN;
@@ -635,9 +984,8 @@ static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 		s->stats.drop_decrypt++;
 		return;
 	}
-	/* Authenticated: the peer may have roamed. */
-	if (!endpoint_equal(&p->endpoint, from))
-		p->endpoint = *from;
+	/* Authenticated: the peer may have roamed, or a path proved itself. */
+	session_peer_heard(s, p, from, now);
 	p->last_rx = now;
 	wg_timers_packet_received(&p->timers, now);
 	if (flags & WG_KEYPAIR_F_CONFIRMED) {
@@ -648,7 +996,13 @@ static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 		session_want_handshake(s, p, now);
 	if (flags & WG_KEYPAIR_F_KEEPALIVE)
 		return;
+	if (plain[0] == SESSION_PATH_MARKER) {
+		/* Probes are not traffic: no timers, no activity. */
+		session_receive_path_frame(s, p, plain, plain_len, from, now);
+		return;
+	}
 	wg_timers_data_received(&p->timers, now);
+	p->last_activity = now;
 
 	if (plain[0] == CTL_FRAME_MARKER) {
 		struct peer_ctl *pc = session_peer_ctl(s, p);
@@ -679,6 +1033,26 @@ static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 	}
 }
 
+/* One WireGuard message of TYPE (wg_msg_type), from wherever it came. */
+static void session_receive(struct session *s, uint8_t *buf, size_t len, int type,
+			    const struct session_src *from, uint64_t now)
+{
+	switch (type) {
+	case WG_MSG_DATA:
+		session_receive_data(s, buf, len, from, now);
+		break;
+	case WG_MSG_INITIATION:
+	case WG_MSG_RESPONSE:
+		session_receive_handshake(s, buf, len, type, from, now);
+		break;
+	case WG_MSG_COOKIE_REPLY:
+		session_receive_cookie(s, buf, len, now);
+		break;
+	default:
+		s->stats.drop_malformed++;
+	}
+}
+
 static void session_udp_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct session *s = arg;
@@ -696,23 +1070,12 @@ static void session_udp_readable(struct loop *loop, int fd, uint32_t events, voi
 		for (int i = 0; i < n; i++) {
 			uint8_t *buf = rx->data[i];
 			size_t len = rx->lens[i];
-			const struct endpoint *from = &rx->eps[rx->from[i]];
+			struct session_src from = {.ep = &rx->eps[rx->from[i]]};
 			int type = wg_msg_type(buf, len);
 
-			switch (type) {
-			case WG_MSG_DATA:
-				session_receive_data(s, buf, len, from, now);
-				break;
-			case WG_MSG_INITIATION:
-			case WG_MSG_RESPONSE:
-				session_receive_handshake(s, buf, len, type, from, now);
-				break;
-			case WG_MSG_COOKIE_REPLY:
-				session_receive_cookie(s, buf, len, now);
-				break;
-			default:
-				s->stats.drop_malformed++;
-			}
+			if (type < 0 && session_receive_stun(s, buf, len))
+				continue;
+			session_receive(s, buf, len, type, &from, now);
 		}
 		/* A partial batch: the socket is drained. */
 		if (rx->nmsgs < UDP_RX_BUFS)
@@ -755,10 +1118,11 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 				continue;
 			}
 			ippacket_clamp_mss(pkt, (size_t)n, s->cfg.mtu);
-			if (!endpoint_is_set(&p->endpoint)) {
+			if (!session_peer_reachable(p)) {
 				s->stats.drop_no_endpoint++;
 				continue;
 			}
+			p->last_activity = now;
 			ret = wg_keypairs_encrypt(&p->noise.r_keypairs, now, buf, SESSION_BUF_SIZE,
 						  (size_t)n, s->cfg.mtu, &out_len);
 			if (ret < 0) {
@@ -770,10 +1134,18 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 			wg_timers_packet_sent(&p->timers, now);
 			wg_timers_data_sent(&p->timers, now, session_jitter(s));
 			p->tx_bytes += (uint64_t)n;
+			session_peer_touch(s, p, now);
+			if (!session_peer_direct(p, now)) {
+				/* The relay client queues it; one write per turn. */
+				if (relay_client_send(p->relay, p->node_id, buf, out_len) < 0)
+					s->stats.drop_relay++;
+				else
+					s->stats.tx_packets++;
+				continue;
+			}
 			b->lens[b->count] = out_len;
 			b->eps[b->count] = p->endpoint;
 			b->count++;
-			session_peer_touch(s, p, now);
 		}
 		s->stats.tx_packets += b->count;
 		if (b->count)
@@ -1013,4 +1385,116 @@ struct peer *session_peer_by_wg_key(struct session *s, const uint8_t key[32])
 void session_get_stats(const struct session *s, struct session_stats *st)
 {
 	*st = s->stats;
+}
+
+/* ---- relays and paths --------------------------------------------------- */
+
+void session_relay_input(struct session *s, struct relay_client *rc, const uint8_t src_id[32],
+			 uint8_t *buf, size_t len)
+{
+	struct session_src from = {.relay = rc, .node_id = src_id};
+
+	/* Only configured peers: the relay vouches for who sent it, and a
+	 * stranger's handshake would be refused anyway. */
+	if (!peer_table_by_node_id(&s->peers, src_id)) {
+		s->stats.drop_unknown_sender++;
+		return;
+	}
+	session_receive(s, buf, len, wg_msg_type(buf, len), &from, loop_now_ns());
+}
+
+void session_relay_gone(struct session *s, struct relay_client *rc)
+{
+	for (struct peer *p = s->peers.peers; p; p = p->next) {
+		if (p->relay == rc)
+			p->relay = NULL;
+	}
+}
+
+void session_peer_set_relay(struct session *s, struct peer *p, struct relay_client *rc)
+{
+	(void)s;
+	p->relay = rc;
+}
+
+void session_peer_add_candidate(struct session *s, struct peer *p, const struct endpoint *ep)
+{
+	if (pathsel_add_candidate(&p->paths, ep))
+		pathsel_kick(&p->paths, loop_now_ns());
+	if (!endpoint_is_set(&p->endpoint))
+		p->endpoint = *ep;
+	(void)s;
+}
+
+const char *session_peer_path(struct session *s, struct peer *p)
+{
+	uint64_t now = loop_now_ns();
+
+	(void)s;
+	if (session_peer_direct(p, now))
+		return "direct";
+	if (session_peer_has_relay(p))
+		return "relay";
+	return "none";
+}
+
+int session_stun_query(struct session *s, const struct endpoint *server, bool update,
+		       session_stun_fn cb, void *arg)
+{
+	struct session_stun *t = NULL;
+	uint8_t req[STUN_REQUEST_MAX];
+	size_t len;
+
+	for (unsigned i = 0; i < SESSION_STUN_MAX && !t; i++) {
+		if (!s->stun[i].used)
+			t = &s->stun[i];
+	}
+	if (!t) {
+		/* All busy: the oldest has surely timed out for its asker. */
+		t = &s->stun[0];
+		for (unsigned i = 1; i < SESSION_STUN_MAX; i++) {
+			if (s->stun[i].sent_ns < t->sent_ns)
+				t = &s->stun[i];
+		}
+	}
+	randombytes_buf(t->txid, sizeof(t->txid));
+	if (stun_build_binding_request(t->txid, false, req, sizeof(req), &len) < 0)
+		return -ENOBUFS;
+	t->used = true;
+	t->update = update;
+	t->cb = cb;
+	t->arg = arg;
+	t->sent_ns = loop_now_ns();
+	return udp_send(&s->udp, server, req, len);
+}
+
+void session_stun_cancel(struct session *s, void *arg)
+{
+	for (unsigned i = 0; i < SESSION_STUN_MAX; i++) {
+		if (s->stun[i].used && s->stun[i].arg == arg)
+			s->stun[i].cb = NULL;
+	}
+}
+
+bool session_reflexive(const struct session *s, struct endpoint *ep)
+{
+	*ep = s->reflexive;
+	return endpoint_is_set(ep);
+}
+
+unsigned session_candidates(struct session *s, struct endpoint *out, unsigned max)
+{
+	return session_local_candidates(s, out, max);
+}
+
+void session_set_mapped(struct session *s, const struct endpoint *ep)
+{
+	struct endpoint none = {0};
+
+	if (!ep)
+		ep = &none;
+	if (endpoint_equal(ep, &s->mapped))
+		return;
+	s->mapped = *ep;
+	session_candidates_changed(s);
 }

@@ -80,9 +80,42 @@ void session_control_stats(struct session *s, struct peer *p, struct ctl_channel
 struct session_stats {
 	uint64_t rx_packets, tx_packets;
 	uint64_t drop_no_route, drop_no_endpoint, drop_bad_source, drop_decrypt, drop_malformed,
-		drop_staged_full, drop_down;
+		drop_staged_full, drop_down, drop_relay, drop_unknown_sender;
 	uint64_t handshakes_initiated, handshakes_completed, cookies_sent;
 };
 void session_get_stats(const struct session *s, struct session_stats *st);
+
+/* Relays (path/relay_client.h; the daemon owns them, the session borrows).
+ * A frame the relay RC delivered from SRC_ID: processed like a UDP packet,
+ * answered through the same relay. BUF is decrypted in place. */
+struct relay_client;
+void session_relay_input(struct session *s, struct relay_client *rc, const uint8_t src_id[32],
+			 uint8_t *buf, size_t len);
+/* RC is about to be freed: no peer may keep pointing at it. */
+void session_relay_gone(struct session *s, struct relay_client *rc);
+/* Reach P through RC until (and whenever) no direct path is proven. */
+void session_peer_set_relay(struct session *s, struct peer *p, struct relay_client *rc);
+/* A UDP endpoint where P may be reachable (from its record or config). */
+void session_peer_add_candidate(struct session *s, struct peer *p, const struct endpoint *ep);
+/* "direct", "relay" or "none": how a packet to P would go now. */
+const char *session_peer_path(struct session *s, struct peer *p);
+
+/* Ask the STUN server at SERVER, from the peers' UDP socket, for our public
+ * address. CB (may be NULL) hears the answer: status 0, the mapped address
+ * and the round trip; no answer means no call (the asker keeps its own
+ * deadline, and session_stun_cancel()s before ARG goes away). UPDATE: the
+ * answer becomes session_reflexive (and peers reached through relays are
+ * told when it changes). Returns 0 or -errno. */
+typedef void (*session_stun_fn)(void *arg, int status, const struct endpoint *mapped,
+				uint64_t rtt_ns);
+int session_stun_query(struct session *s, const struct endpoint *server, bool update,
+		       session_stun_fn cb, void *arg);
+void session_stun_cancel(struct session *s, void *arg);
+bool session_reflexive(const struct session *s, struct endpoint *ep);
+/* The gateway maps EP (external address:port) to our UDP port (NULL: no
+ * longer); it becomes a candidate. */
+void session_set_mapped(struct session *s, const struct endpoint *ep);
+/* Our candidate endpoints (port-mapped, reflexive, then local addresses). */
+unsigned session_candidates(struct session *s, struct endpoint *out, unsigned max);
 
 #endif

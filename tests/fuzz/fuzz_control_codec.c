@@ -8,6 +8,7 @@
 
 #include "control/codec.h"
 #include "control/messages.h"
+#include "path/endpoint.h"
 #include "control/rpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -123,6 +124,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			;
 
 	ctl_msg_ping_decode(data, size, &ping);
+	{
+		struct endpoint eps[CTL_CANDIDATES_MAX];
+		unsigned n = 0;
+
+		/* a peer's CANDIDATES: what parses re-encodes and parses the same */
+		if (ctl_msg_candidates_decode(data, size, eps, CTL_CANDIDATES_MAX, &n) == 0) {
+			struct endpoint again[CTL_CANDIDATES_MAX];
+			uint8_t buf[CTL_CANDIDATES_MAX * 20 + 16];
+			unsigned n_again = 0;
+
+			if (n > CTL_CANDIDATES_MAX)
+				abort();
+			ctl_codec_writer_init(&w, buf, sizeof(buf));
+			if (ctl_msg_candidates_encode(&w, eps, n) != 0)
+				abort();
+			out = ctl_codec_writer_data(&w, &out_len);
+			if (ctl_msg_candidates_decode(out, out_len, again, CTL_CANDIDATES_MAX,
+						      &n_again) != 0 ||
+			    n_again != n)
+				abort();
+			for (unsigned i = 0; i < n; i++) {
+				if (!endpoint_equal(&eps[i], &again[i]))
+					abort();
+			}
+		}
+	}
 
 	rpc = ctl_rpc_new(ignore_send, NULL, NULL);
 	if (rpc) {

@@ -48,11 +48,17 @@ static void test_round_trip(void **state)
 	struct settings s = {.has_operator = true, .operator_uid = 1000, .want_up = false}, t;
 
 	(void)state;
+	s.nrelays = 2;
+	strcpy(s.relays[0], "http://198.18.0.1:3340");
+	strcpy(s.relays[1], "http://[2001:db8::1]:443");
 	assert_int_equal(settings_save(path, &s), 0);
 	assert_int_equal(settings_load(path, &t, err, sizeof(err)), 0);
 	assert_true(t.has_operator);
 	assert_int_equal(t.operator_uid, 1000);
 	assert_false(t.want_up);
+	assert_int_equal(t.nrelays, 2);
+	assert_string_equal(t.relays[0], "http://198.18.0.1:3340");
+	assert_string_equal(t.relays[1], "http://[2001:db8::1]:443");
 }
 
 static void test_damaged_is_refused(void **state)
@@ -66,6 +72,10 @@ static void test_damaged_is_refused(void **state)
 		"{\"operator_uid\": \"root\"}",
 		"{\"operator_uid\": 1e99}",
 		"{\"up\": true, \"up\": false}",
+		"{\"relays\": \"http://a:1\"}",
+		"{\"relays\": [1]}",
+		"{\"relays\": [\"\"]}",
+		"{\"relays\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}",
 	};
 	struct settings s;
 
