@@ -1,0 +1,73 @@
+/* Control messages about networks (DESIGN.md §7), carried like every other
+ * control request (control/messages.h): a body is a canonical map with small
+ * unsigned keys; readers skip keys they do not know.
+ *
+ *   CTL_MSG_JOIN (4)      joiner -> coordinator
+ *       request  {1: room bin32, 2: invite id uint, 3: secret bin16,
+ *                 4: hostname str}   (2 and 3 absent: join by room id)
+ *       response {1: blob bin}: the roster with the joiner in it; or an
+ *                error status (net/messages.h NET_JOIN_* meanings below)
+ *   CTL_MSG_SYNC (5)      member -> member
+ *       request  {1: room bin32, 2: version uint}: "the roster changed";
+ *                only a trigger to re-read the signed network record
+ *       response {} (empty)
+ *   CTL_MSG_BLOB_GET (6)  member -> member
+ *       request  {1: room bin32, 2: hash bin32}
+ *       response {1: blob bin} whose BLAKE2b-256 is the hash asked for; the
+ *                asker checks it
+ *
+ * A message naming a network is answered only for a sender on that
+ * network's roster, except JOIN (daemon/networks.c enforces it).
+ *
+ * JOIN refusals (negative status): -ENOENT no such network or invite,
+ * -ESTALE invite expired, -EALREADY invite used, -ECANCELED invite revoked,
+ * -EPERM wrong secret or not allowed, -EADDRINUSE the invite's hostname is
+ * taken, -EINPROGRESS queued for a coordinator's approval (closed network,
+ * no invite), -ENOSPC network full. */
+#ifndef RAY_NET_MESSAGES_H
+#define RAY_NET_MESSAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/codec.h"
+
+enum net_msg_method {
+	CTL_MSG_JOIN = 4,
+	CTL_MSG_SYNC = 5,
+	CTL_MSG_BLOB_GET = 6,
+};
+
+#define NET_MSG_HOSTNAME_MAX 63
+#define NET_MSG_SECRET_LEN   16
+#define NET_MSG_BLOB_MAX     (256 * 1024)
+
+struct net_msg_join {
+	uint8_t room[32];
+	bool has_invite;
+	uint32_t invite_id;
+	uint8_t secret[NET_MSG_SECRET_LEN];
+	char hostname[NET_MSG_HOSTNAME_MAX + 1]; /* "" for none */
+};
+
+int net_msg_join_encode(struct ctl_codec_writer *w, const struct net_msg_join *m);
+/* 0 or -EBADMSG (missing room, half an invite, bad lengths). */
+int net_msg_join_decode(const uint8_t *buf, size_t len, struct net_msg_join *m);
+
+/* SYNC and BLOB_GET: a room and a number or a hash. */
+struct net_msg_room {
+	uint8_t room[32];
+	uint64_t version; /* SYNC */
+	bool has_hash;	  /* BLOB_GET */
+	uint8_t hash[32];
+};
+
+int net_msg_room_encode(struct ctl_codec_writer *w, const struct net_msg_room *m);
+int net_msg_room_decode(const uint8_t *buf, size_t len, struct net_msg_room *m);
+
+/* JOIN and BLOB_GET responses: {1: blob}. BLOB points into BUF. */
+int net_msg_blob_encode(struct ctl_codec_writer *w, const uint8_t *blob, size_t len);
+int net_msg_blob_decode(const uint8_t *buf, size_t len, const uint8_t **blob, size_t *blob_len);
+
+#endif

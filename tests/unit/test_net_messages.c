@@ -1,0 +1,139 @@
+/* Network control messages: round trips, the join request's rules (a room
+ * is required, an invite id comes with its secret), and truncations. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "control/codec.h"
+#include "net/messages.h"
+
+static void test_join_round_trip(void **state)
+{
+	struct net_msg_join in = {.has_invite = true, .invite_id = 77}, out;
+	struct ctl_codec_writer w;
+	uint8_t buf[256];
+	size_t len;
+
+	(void)state;
+	memset(in.room, 0xab, sizeof(in.room));
+	memset(in.secret, 0x5a, sizeof(in.secret));
+	strcpy(in.hostname, "laptop");
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(net_msg_join_encode(&w, &in), 0);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_join_decode(buf, len, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(net_msg_join_decode(buf, i, &out), -EBADMSG);
+
+	/* by room id alone */
+	in.has_invite = false;
+	in.invite_id = 0;
+	memset(in.secret, 0, sizeof(in.secret));
+	in.hostname[0] = '\0';
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(net_msg_join_encode(&w, &in), 0);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_join_decode(buf, len, &out), 0);
+	assert_false(out.has_invite);
+	assert_string_equal(out.hostname, "");
+}
+
+static void test_join_refusals(void **state)
+{
+	struct ctl_codec_writer w;
+	struct net_msg_join out;
+	uint8_t buf[256], room[32] = {1}, secret[16] = {2};
+	size_t len;
+
+	(void)state;
+	/* an invite id without a secret */
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	ctl_codec_put_map(&w, 2);
+	ctl_codec_put_uint(&w, 1);
+	ctl_codec_put_bin(&w, room, 32);
+	ctl_codec_put_uint(&w, 2);
+	ctl_codec_put_uint(&w, 5);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_join_decode(buf, len, &out), -EBADMSG);
+	/* no room */
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	ctl_codec_put_map(&w, 1);
+	ctl_codec_put_uint(&w, 3);
+	ctl_codec_put_bin(&w, secret, 16);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_join_decode(buf, len, &out), -EBADMSG);
+	/* a short room */
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	ctl_codec_put_map(&w, 1);
+	ctl_codec_put_uint(&w, 1);
+	ctl_codec_put_bin(&w, room, 31);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_join_decode(buf, len, &out), -EBADMSG);
+	/* a hostname too long */
+	{
+		char host[80];
+
+		memset(host, 'a', sizeof(host));
+		ctl_codec_writer_init(&w, buf, sizeof(buf));
+		ctl_codec_put_map(&w, 2);
+		ctl_codec_put_uint(&w, 1);
+		ctl_codec_put_bin(&w, room, 32);
+		ctl_codec_put_uint(&w, 4);
+		ctl_codec_put_str(&w, host, sizeof(host));
+		ctl_codec_writer_data(&w, &len);
+		assert_int_equal(net_msg_join_decode(buf, len, &out), -EBADMSG);
+	}
+}
+
+static void test_room_and_blob(void **state)
+{
+	struct net_msg_room in = {.version = 123456789}, out;
+	struct ctl_codec_writer w;
+	const uint8_t *blob;
+	uint8_t buf[256], data[40];
+	size_t len, blen;
+
+	(void)state;
+	memset(in.room, 7, sizeof(in.room));
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(net_msg_room_encode(&w, &in), 0);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_room_decode(buf, len, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	in.version = 0;
+	in.has_hash = true;
+	memset(in.hash, 9, sizeof(in.hash));
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(net_msg_room_encode(&w, &in), 0);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_room_decode(buf, len, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(net_msg_room_decode(buf, i, &out), -EBADMSG);
+
+	memset(data, 3, sizeof(data));
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(net_msg_blob_encode(&w, data, sizeof(data)), 0);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_blob_decode(buf, len, &blob, &blen), 0);
+	assert_int_equal(blen, sizeof(data));
+	assert_memory_equal(blob, data, sizeof(data));
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(net_msg_blob_decode(buf, i, &blob, &blen), -EBADMSG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_join_round_trip),
+		cmocka_unit_test(test_join_refusals),
+		cmocka_unit_test(test_room_and_blob),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
