@@ -60,13 +60,13 @@ static int cli_usage(const struct cli_command *c)
 /* Send CMD with ARGS (stolen; NULL for none). On success returns the result
  * object (a new reference, possibly an empty object); on failure prints the
  * one-line reason and returns NULL. */
-static json_t *cli_call(struct cli *cli, const char *cmd, json_t *args)
+static json_t *cli_call_timeout(struct cli *cli, const char *cmd, json_t *args, int timeout_ms)
 {
 	char err[512];
 	json_t *req, *resp, *result;
 
 	req = json_pack("{s:s, s:o}", "cmd", cmd, "args", args ? args : json_object());
-	resp = ipc_client_call(cli->socket_path, req, IPC_TIMEOUT_MS, err, sizeof(err));
+	resp = ipc_client_call(cli->socket_path, req, timeout_ms, err, sizeof(err));
 	json_decref(req);
 	if (!resp) {
 		cli_fail("%s", err);
@@ -83,6 +83,11 @@ static json_t *cli_call(struct cli *cli, const char *cmd, json_t *args)
 	result = result ? json_incref(result) : json_object();
 	json_decref(resp);
 	return result;
+}
+
+static json_t *cli_call(struct cli *cli, const char *cmd, json_t *args)
+{
+	return cli_call_timeout(cli, cmd, args, IPC_TIMEOUT_MS);
 }
 
 static void cli_print_json(const json_t *obj)
@@ -219,6 +224,153 @@ static int cmd_netcheck(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* Options of the network commands into ARGS: "--name V" becomes
+ * {"name": V}; FLAGS (NULL-terminated) take no value and become true.
+ * Returns the index of the first non-option, or -1 on a bad option. */
+static int cli_net_options(int argc, char **argv, const char *const *with_value,
+			   const char *const *flags, json_t *args, int *positional, int max_pos)
+{
+	int npos = 0;
+
+	for (int i = 0; i < argc; i++) {
+		bool done = false;
+
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (npos == max_pos)
+				return -1;
+			positional[npos++] = i;
+			continue;
+		}
+		for (const char *const *f = flags; *f && !done; f++) {
+			if (strcmp(argv[i] + 2, *f) == 0) {
+				json_object_set_new(args, *f, json_true());
+				done = true;
+			}
+		}
+		for (const char *const *o = with_value; *o && !done; o++) {
+			if (strcmp(argv[i] + 2, *o) == 0 && i + 1 < argc) {
+				json_object_set_new(args, *o, json_string(argv[++i]));
+				done = true;
+			}
+		}
+		if (!done)
+			return -1;
+	}
+	return npos;
+}
+
+static int cmd_create(struct cli *cli, int argc, char **argv)
+{
+	static const char *const values[] = {"name", "hostname", NULL};
+	static const char *const flags[] = {"open", NULL};
+	json_t *args = json_object(), *r;
+	int pos[1];
+
+	if (cli_net_options(argc, argv, values, flags, args, pos, 0) != 0) {
+		json_decref(args);
+		return cli_usage(cli_find("create"));
+	}
+	r = cli_call(cli, "create", args);
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else
+		printf("created network %s (%s)\n  room id  %s\n  you      %s, %s, %s\n"
+		       "invite others with: ray invite %s\n",
+		       json_str(r, "name"),
+		       json_is_true(json_object_get(r, "open")) ? "open" : "closed",
+		       json_str(r, "room_id"), json_str(r, "hostname"), json_str(r, "ipv4"),
+		       json_str(r, "ipv6"), json_str(r, "name"));
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_invite(struct cli *cli, int argc, char **argv)
+{
+	static const char *const values[] = {"expires", "hostname", NULL};
+	static const char *const flags[] = {"reusable", NULL};
+	json_t *args = json_object(), *r;
+	int pos[1];
+
+	if (cli_net_options(argc, argv, values, flags, args, pos, 1) != 1) {
+		json_decref(args);
+		return cli_usage(cli_find("invite"));
+	}
+	json_object_set_new(args, "network", json_string(argv[pos[0]]));
+	r = cli_call(cli, "invite", args);
+	if (!r)
+		return 1;
+	if (cli->json) {
+		cli_print_json(r);
+	} else {
+		time_t exp = (time_t)json_integer_value(json_object_get(r, "expires"));
+		char when[64] = "never";
+
+		if (exp)
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&exp));
+		printf("%s\n(invite %lld, %s, expires %s; give it to the new member: ray join "
+		       "CODE)\n",
+		       json_str(r, "code"), (long long)json_integer_value(json_object_get(r, "id")),
+		       json_is_true(json_object_get(r, "reusable")) ? "reusable" : "single use",
+		       when);
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_join(struct cli *cli, int argc, char **argv)
+{
+	static const char *const values[] = {"name", "hostname", NULL};
+	static const char *const flags[] = {NULL};
+	json_t *args = json_object(), *r;
+	int pos[1];
+
+	if (cli_net_options(argc, argv, values, flags, args, pos, 1) != 1) {
+		json_decref(args);
+		return cli_usage(cli_find("join"));
+	}
+	json_object_set_new(args, "code", json_string(argv[pos[0]]));
+	/* the coordinator may be reached through a relay, possibly after a
+	 * first coordinator did not answer */
+	r = cli_call_timeout(cli, "join", args, 90000);
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else
+		printf("joined network %s as %s (%s, %s)\n", json_str(r, "name"),
+		       json_str(r, "hostname"), json_str(r, "ipv4"), json_str(r, "ipv6"));
+	json_decref(r);
+	return 0;
+}
+
+static void print_networks(const json_t *networks)
+{
+	const json_t *n, *m;
+	size_t i, k;
+
+	json_array_foreach(networks, i, n)
+	{
+		printf("\n  network %s (%s, %s) room %.12s...\n", json_str(n, "name"),
+		       json_str(n, "role"),
+		       json_is_true(json_object_get(n, "open")) ? "open" : "closed",
+		       json_str(n, "room_id"));
+		json_array_foreach(json_object_get(n, "members"), k, m)
+		{
+			printf("    %-20s %-16s %-8s %s%s\n", json_str(m, "hostname"),
+			       json_str(m, "ipv4"),
+			       json_is_true(json_object_get(m, "self"))	    ? "(you)"
+			       : json_is_true(json_object_get(m, "online")) ? "online"
+									    : "offline",
+			       json_is_string(json_object_get(m, "path")) ? json_str(m, "path")
+									  : "",
+			       json_is_true(json_object_get(m, "coordinator")) ? ", coordinator"
+									       : "");
+		}
+	}
+}
+
 static int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	json_t *r, *networks;
@@ -238,7 +390,8 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("  ipv4  %s\n", json_str(r, "ipv4"));
 		printf("  ipv6  %s\n", json_str(r, "ipv6"));
 		if (json_array_size(networks) == 0)
-			printf("  networks: none\n");
+			printf("  networks: none (ray create, or ray join CODE)\n");
+		print_networks(networks);
 		print_relays(json_object_get(r, "relays"), json_object_get(r, "public_endpoint"));
 		print_peers(json_object_get(r, "peers"));
 	}
@@ -726,6 +879,22 @@ static const struct cli_command cli_commands[] = {
 	 "1 MiB less 64) over the control channel and checks the peer's hash of them.\n"
 	 "Needs root or the operator.\n",
 	 cmd_debug},
+	{"create", "[--open] [--name NAME] [--hostname H] [--json]", "create a network",
+	 "Creates a network with a new key; this node is its coordinator. Closed\n"
+	 "(invite only) unless --open. Without --name it gets a friendly name.\n",
+	 cmd_create},
+	{"invite", "NET [--expires DURATION] [--hostname H] [--reusable] [--json]",
+	 "make an invite code for a network",
+	 "Prints a code that lets one node join NET (a coordinator's command).\n"
+	 "  --expires D   7d by default; e.g. 12h, 30m\n"
+	 "  --hostname H  the joiner gets this hostname\n"
+	 "  --reusable    many nodes may use it until it expires\n",
+	 cmd_invite},
+	{"join", "CODE [--name ALIAS] [--hostname H] [--json]",
+	 "join a network with an invite code",
+	 "Asks the network's coordinator (through a relay if needed) to admit this\n"
+	 "node, then connects to every member.\n",
+	 cmd_join},
 	{"netcheck", "[--json]", "check this node's network: UDP, NAT, relays",
 	 "Measures now, from the peers' UDP port: whether UDP gets out, the public\n"
 	 "address(es) each relay's STUN sees, whether the NAT maps ports differently\n"

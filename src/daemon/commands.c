@@ -128,7 +128,7 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 	json_object_set_new(r, "version", json_string(RAY_VERSION));
 	addresses_json(d, r);
 	json_object_set_new(r, "state", json_string(d->active ? "up" : "down"));
-	json_object_set_new(r, "networks", json_array());
+	json_object_set_new(r, "networks", networks_status(d));
 	for (struct peer *p = session_peers(d->session); p; p = p->next)
 		json_array_append_new(peers, peer_json(d, p));
 	json_object_set_new(r, "peers", peers);
@@ -480,6 +480,18 @@ static json_t *cmd_debug_send(struct daemon *d, struct ipc_request *req, json_t 
 	return IPC_DEFERRED;
 }
 
+static json_t *cmd_create(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return networks_cmd_create(d, args);
+}
+
+static json_t *cmd_invite(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return networks_cmd_invite(d, args);
+}
+
 static const struct command commands[] = {
 	{"status", ACCESS_READ, cmd_status, NULL},
 	{"id", ACCESS_READ, cmd_id, NULL},
@@ -492,6 +504,9 @@ static const struct command commands[] = {
 	{"ping", ACCESS_READ, NULL, cmd_ping},
 	{"debug-send", ACCESS_MUTATE, NULL, cmd_debug_send},
 	{"netcheck", ACCESS_READ, NULL, netcheck_start},
+	{"create", ACCESS_MUTATE, cmd_create, NULL},
+	{"invite", ACCESS_MUTATE, cmd_invite, NULL},
+	{"join", ACCESS_MUTATE, NULL, networks_cmd_join},
 };
 
 static const char *command_denied(const struct daemon *d, const struct command *c,

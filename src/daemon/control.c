@@ -1,6 +1,7 @@
 /* Control requests from peers, dispatched by method. */
 #include "control/messages.h"
 #include "daemon/daemon.h"
+#include "daemon/networks.h"
 #include "session/session.h"
 
 #include "control/codec.h"
@@ -14,6 +15,13 @@ void daemon_on_request(void *arg, struct peer *p, uint32_t req_id, uint32_t meth
 	struct daemon *d = arg;
 	struct ctl_msg_ping ping;
 
+	if (networks_on_request(d, p, req_id, method, body, len))
+		return;
+	/* A stranger may only ask to join. */
+	if (p->stranger) {
+		session_respond(d->session, p, req_id, -EPERM, NULL, 0);
+		return;
+	}
 	switch (method) {
 	case CTL_MSG_PING:
 		/* PONG echoes the body: the requester times it by its own clock. */

@@ -160,7 +160,7 @@ static int daemon_start_session(struct daemon *d)
 		log_error("%s", err);
 		return -1;
 	}
-	if (static_peers_load(d, err, sizeof(err)) < 0) {
+	if (static_peers_load(d, err, sizeof(err)) < 0 || networks_load(d, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
 	}
@@ -194,6 +194,7 @@ static int daemon_start_relays(struct daemon *d)
 	ret = relays_start(d);
 	if (ret < 0)
 		return ret;
+	networks_start(d);
 	for (struct peer *p = session_peers(d->session); p; p = p->next) {
 		if (p->has_node_id)
 			relays_resolve(d, p->node_id);
@@ -283,6 +284,7 @@ int daemon_run(const struct daemon_options *options)
 
 out_session:
 	netcheck_stop(&d);
+	networks_stop(&d);
 	relays_stop(&d);
 	session_free(d.session);
 	static_peers_free(&d);

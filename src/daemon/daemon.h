@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "crypto/identity.h"
+#include "daemon/networks.h"
 #include "daemon/relays.h"
 #include "daemon/settings.h"
 
@@ -39,6 +40,7 @@ struct daemon {
 	struct identity identity;
 	struct settings settings;
 	struct relays relays;
+	struct networks networks;
 	struct netcheck *netcheck; /* the running `ray netcheck`, if any */
 	char settings_path[PATH_MAX];
 	int lock_fd;

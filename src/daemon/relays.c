@@ -53,6 +53,37 @@ static void relays_put_done(void *arg, int status, const struct record *rec)
 		log_warn("cannot publish this node's record: %s", strerror(-status));
 }
 
+void relays_publish_record(struct daemon *d, const uint8_t signer[32], const uint8_t *buf,
+			   size_t len)
+{
+	struct relays *r = &d->relays;
+
+	for (unsigned i = 0; i < r->nconns; i++) {
+		struct relays_pending *pp;
+
+		if (!r->conns[i].home || !(pp = relays_pending_slot(r)))
+			continue;
+		pp->d = d;
+		pp->get = false;
+		if (record_client_put(d->loop, r->conns[i].url, signer, buf, len,
+				      RELAYS_HTTP_TIMEOUT_MS, relays_put_done, pp, &pp->req) < 0)
+			pp->req = NULL;
+	}
+}
+
+int relays_fetch_record(struct daemon *d, const uint8_t signer[32], record_request_cb cb, void *arg,
+			struct record_request **out)
+{
+	struct relays *r = &d->relays;
+
+	for (unsigned i = 0; i < r->nconns; i++) {
+		if (r->conns[i].home)
+			return record_client_get(d->loop, r->conns[i].url, signer,
+						 RELAYS_HTTP_TIMEOUT_MS, cb, arg, out);
+	}
+	return -ENOENT;
+}
+
 /* The record: home relays, and the candidate addresses the session knows. */
 static void relays_publish(struct daemon *d)
 {
@@ -92,17 +123,7 @@ static void relays_publish(struct daemon *d)
 		if (off >= sizeof(r->published_addrs))
 			break;
 	}
-	for (unsigned i = 0; i < r->nconns; i++) {
-		struct relays_pending *pp;
-
-		if (!r->conns[i].home || !(pp = relays_pending_slot(r)))
-			continue;
-		pp->d = d;
-		pp->get = false;
-		if (record_client_put(d->loop, r->conns[i].url, d->identity.sign_public, buf, len,
-				      RELAYS_HTTP_TIMEOUT_MS, relays_put_done, pp, &pp->req) < 0)
-			pp->req = NULL;
-	}
+	relays_publish_record(d, d->identity.sign_public, buf, len);
 }
 
 /* Whether the addresses we would publish differ from the last record. */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "path/endpoint.h"
+#include "path/record_client.h"
 
 #define RELAYS_MAX	   8
 #define RELAYS_HOME_MAX	   4
@@ -63,6 +64,15 @@ struct relay_client *relays_get(struct daemon *d, const char *url);
 /* Fetch NODE_ID's record from the home relays and point its peer at the
  * relays and addresses it lists. Does nothing without home relays. */
 void relays_resolve(struct daemon *d, const uint8_t node_id[32]);
+
+/* PUT the signed record BUF of SIGNER to every home relay (best effort;
+ * failures are logged). */
+void relays_publish_record(struct daemon *d, const uint8_t signer[32], const uint8_t *buf,
+			   size_t len);
+/* GET SIGNER's record from the first home relay: as record_client_get
+ * (path/record_client.h); -ENOENT without home relays. */
+int relays_fetch_record(struct daemon *d, const uint8_t signer[32], record_request_cb cb, void *arg,
+			struct record_request **out);
 
 /* For `ray status`: [{url, home, connected, rtt_ms, ...}]. */
 json_t *relays_status(struct daemon *d);

@@ -231,3 +231,21 @@ void static_peers_free(struct daemon *d)
 	json_decref(d->static_peers);
 	d->static_peers = NULL;
 }
+
+bool static_peers_has(struct daemon *d, const uint8_t node_id[32])
+{
+	uint8_t wg[32], other[32];
+	json_t *entry;
+	bool has_id;
+	size_t i;
+
+	json_array_foreach(d->static_peers, i, entry)
+	{
+		const char *t = json_string_value(json_object_get(entry, "peer"));
+
+		if (t && static_peers_parse_name(t, wg, other, &has_id) == 0 && has_id &&
+		    memcmp(other, node_id, 32) == 0)
+			return true;
+	}
+	return false;
+}

@@ -28,4 +28,7 @@ int static_peers_remove(struct daemon *d, const char *name, char *err, size_t er
 int static_peers_load(struct daemon *d, char *err, size_t err_len);
 void static_peers_free(struct daemon *d);
 
+/* Whether node NODE_ID was added by hand. */
+bool static_peers_has(struct daemon *d, const uint8_t node_id[32]);
+
 #endif

@@ -52,6 +52,9 @@ struct peer {
 	uint64_t last_activity;	    /* monotonic ns of the last data or control packet */
 	bool path_direct;	    /* the direct path was in use (for logging changes) */
 	bool candidates_pending;    /* our CANDIDATES request is in flight */
+	bool stranger;		    /* not configured: came through a relay to ask to join;
+				     * control channel only, no addresses until admitted */
+	uint64_t created_ns;	    /* monotonic, when added */
 };
 
 struct peer_index_slot {

@@ -45,6 +45,8 @@
 /* A peer counts as active (worth probing for) this long after traffic. */
 #define SESSION_ACTIVE_NS	   (60000ull * NSEC_PER_MSEC)
 #define SESSION_CANDIDATES_TIMEOUT (5000ull * NSEC_PER_MSEC)
+/* Strangers (would-be joiners) held at once; the oldest makes room. */
+#define SESSION_STRANGERS_MAX 64
 
 /* A STUN binding request of ours in flight. */
 #define SESSION_STUN_MAX 16
@@ -78,6 +80,7 @@ struct session {
 	struct session_stats stats;
 	struct endpoint reflexive; /* our address as a relay's STUN saw it */
 	struct endpoint mapped;	   /* a port the gateway maps to us (UPnP, NAT-PMP) */
+	bool admit_strangers;	   /* accept initiations from unknown ids via relays */
 	struct session_stun stun[SESSION_STUN_MAX];
 	uint8_t *bufs; /* UDP_BATCH buffers of SESSION_BUF_SIZE, for sending */
 	struct udp_batch batch;
@@ -109,6 +112,7 @@ struct session_src {
 
 static void session_peer_timer_arm(struct session *s, struct peer *p, uint64_t at);
 static int session_candidates_body(struct session *s, uint8_t *buf, size_t cap, size_t *len);
+static struct peer *session_stranger_add(struct session *s, const uint8_t node_id[32]);
 static void session_candidates_learn(struct session *s, struct peer *p, const uint8_t *body,
 				     size_t len, uint64_t now);
 
@@ -1351,6 +1355,7 @@ struct peer *session_peer_add(struct session *s, const uint8_t wg_public[32],
 	}
 	if (ep)
 		p->endpoint = *ep;
+	p->created_ns = loop_now_ns();
 	if (!session_peer_ctl(s, p)) {
 		peer_table_remove(&s->peers, p);
 		*err = -ENOMEM;
@@ -1394,13 +1399,56 @@ void session_relay_input(struct session *s, struct relay_client *rc, const uint8
 {
 	struct session_src from = {.relay = rc, .node_id = src_id};
 
-	/* Only configured peers: the relay vouches for who sent it, and a
-	 * stranger's handshake would be refused anyway. */
-	if (!peer_table_by_node_id(&s->peers, src_id)) {
+	/* Configured peers, and strangers when we admit them (someone asking
+	 * to join): the relay vouches for the sender's id, and the handshake
+	 * must prove the key that id converts to. */
+	if (!peer_table_by_node_id(&s->peers, src_id) &&
+	    (wg_msg_type(buf, len) != WG_MSG_INITIATION || !session_stranger_add(s, src_id))) {
 		s->stats.drop_unknown_sender++;
 		return;
 	}
 	session_receive(s, buf, len, wg_msg_type(buf, len), &from, loop_now_ns());
+}
+
+/* A peer for a stranger whose initiation came through a relay. Bounded:
+ * the oldest stranger makes room. */
+static struct peer *session_stranger_add(struct session *s, const uint8_t node_id[32])
+{
+	struct peer *p, *oldest = NULL;
+	unsigned n = 0;
+	uint8_t wg[32];
+
+	if (!s->admit_strangers || crypto_sign_ed25519_pk_to_curve25519(wg, node_id) != 0)
+		return NULL;
+	for (p = s->peers.peers; p; p = p->next) {
+		if (!p->stranger)
+			continue;
+		n++;
+		if (!oldest || p->created_ns < oldest->created_ns)
+			oldest = p;
+	}
+	if (n >= SESSION_STRANGERS_MAX && oldest)
+		session_peer_remove(s, oldest);
+	if (peer_table_by_wg_key(&s->peers, wg) || sodium_memcmp(wg, s->local.l_public, 32) == 0)
+		return NULL;
+	p = peer_table_add(&s->peers, &s->local, wg, &s->cfg.timers);
+	if (!p)
+		return NULL;
+	p->stranger = true;
+	p->has_node_id = true;
+	memcpy(p->node_id, node_id, 32);
+	p->created_ns = loop_now_ns();
+	if (!session_peer_ctl(s, p)) {
+		peer_table_remove(&s->peers, p);
+		return NULL;
+	}
+	s->stats.strangers_admitted++;
+	return p;
+}
+
+void session_set_admit_strangers(struct session *s, bool on)
+{
+	s->admit_strangers = on;
 }
 
 void session_relay_gone(struct session *s, struct relay_client *rc)
@@ -1497,4 +1545,22 @@ void session_set_mapped(struct session *s, const struct endpoint *ep)
 		return;
 	s->mapped = *ep;
 	session_candidates_changed(s);
+}
+
+void session_peer_set_addresses(struct session *s, struct peer *p, const struct in_addr *ipv4)
+{
+	struct ip_addr a = {.family = AF_INET};
+	struct in6_addr v6;
+
+	(void)s;
+	p->nallowed = 0;
+	p->stranger = false;
+	if (!ipv4 || !p->has_node_id)
+		return;
+	memcpy(a.bytes, ipv4, 4);
+	peer_add_allowed(p, &a, 32);
+	address_ipv6_derive(p->node_id, &v6);
+	a.family = AF_INET6;
+	memcpy(a.bytes, &v6, sizeof(v6));
+	peer_add_allowed(p, &a, 128);
 }

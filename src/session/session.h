@@ -81,6 +81,7 @@ struct session_stats {
 	uint64_t rx_packets, tx_packets;
 	uint64_t drop_no_route, drop_no_endpoint, drop_bad_source, drop_decrypt, drop_malformed,
 		drop_staged_full, drop_down, drop_relay, drop_unknown_sender;
+	uint64_t strangers_admitted;
 	uint64_t handshakes_initiated, handshakes_completed, cookies_sent;
 };
 void session_get_stats(const struct session *s, struct session_stats *st);
@@ -91,12 +92,20 @@ void session_get_stats(const struct session *s, struct session_stats *st);
 struct relay_client;
 void session_relay_input(struct session *s, struct relay_client *rc, const uint8_t src_id[32],
 			 uint8_t *buf, size_t len);
+/* Whether an initiation through a relay from an id we do not know gets a
+ * peer (marked ->stranger: control channel only, no addresses routed or
+ * accepted) so it can ask to join. Off by default. */
+void session_set_admit_strangers(struct session *s, bool on);
 /* RC is about to be freed: no peer may keep pointing at it. */
 void session_relay_gone(struct session *s, struct relay_client *rc);
 /* Reach P through RC until (and whenever) no direct path is proven. */
 void session_peer_set_relay(struct session *s, struct peer *p, struct relay_client *rc);
 /* A UDP endpoint where P may be reachable (from its record or config). */
 void session_peer_add_candidate(struct session *s, struct peer *p, const struct endpoint *ep);
+/* P's mesh addresses: IPV4 (as a network's roster assigns it) and the
+ * IPv6 its node id derives; NULL: none (control channel only, as for a
+ * coordinator we are asking to join). Clears ->stranger. */
+void session_peer_set_addresses(struct session *s, struct peer *p, const struct in_addr *ipv4);
 /* "direct", "relay" or "none": how a packet to P would go now. */
 const char *session_peer_path(struct session *s, struct peer *p);
 

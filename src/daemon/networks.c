@@ -1,0 +1,1211 @@
+#include "daemon/networks.h"
+#include "control/codec.h"
+#include "crypto/address.h"
+#include "crypto/keytext.h"
+#include "daemon/daemon.h"
+#include "daemon/ipc_server.h"
+#include "daemon/relays.h"
+#include "daemon/static_peers.h"
+#include "net/group.h"
+#include "net/invite.h"
+#include "net/invite_ledger.h"
+#include "net/messages.h"
+#include "net/names.h"
+#include "path/record.h"
+#include "path/relay_client.h"
+#include "session/session.h"
+#include "util/eventloop.h"
+#include "util/fileio.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#define NETWORKS_FILE_MAX	  (1u << 20)
+#define NETWORKS_TICK_MS	  30000
+#define NETWORKS_JOIN_TIMEOUT_NS  (20000ull * 1000000)
+#define NETWORKS_BLOB_TIMEOUT_NS  (10000ull * 1000000)
+#define NETWORKS_SYNC_TIMEOUT_NS  (10000ull * 1000000)
+#define NETWORKS_RECORD_LIFE_MS	  (30 * 60 * 1000ull)
+#define NETWORKS_STRANGER_LIFE_NS (120000ull * 1000000)
+#define NETWORKS_INVITE_TTL_S	  (7 * 24 * 3600ull)
+#define NETWORKS_SYNC_RETRIES	  8
+#define NETWORKS_SYNC_RETRY_MS	  500
+
+struct network {
+	char alias[64];	  /* what commands call it here */
+	uint8_t room[32]; /* the network's public key */
+	bool coordinator; /* holds SECRET */
+	uint8_t secret[64];
+	char hostname[64]; /* the one we asked for */
+	struct group *group;
+	uint8_t *blob; /* group's encoding, and its hash */
+	size_t blob_len;
+	uint8_t hash[32];
+	struct invite_ledger *ledger; /* coordinators */
+	bool refreshing;	      /* a record fetch or blob request in flight */
+	struct record_request *record_req;
+	void *record_ctx; /* its callback's argument, freed here if cancelled */
+	/* A SYNC said the roster is at WANT_VERSION; the relay may not have the
+	 * new record yet when we ask, so we ask again a few times. */
+	uint64_t want_version;
+	unsigned attempts;
+	bool has_want_source;
+	uint8_t want_source[32];
+	uint64_t retry_timer;
+	struct daemon *d;
+};
+
+/* `ray join`, waiting for a coordinator's answer. */
+struct networks_join {
+	struct networks_join *next;
+	struct daemon *d;
+	struct ipc_request *req;
+	struct invite_code code;
+	char alias[64];
+	unsigned tried; /* coordinators asked so far */
+	uint8_t asked[32];
+	bool dead; /* answered at shutdown; freed when its request's callback runs */
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct network *networks_by_room(struct daemon *d, const uint8_t room[32])
+{
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		if (memcmp(d->networks.list[i]->room, room, 32) == 0)
+			return d->networks.list[i];
+	}
+	return NULL;
+}
+
+/* By alias, room id text or a unique alias prefix. */
+static struct network *networks_find(struct daemon *d, const char *name)
+{
+	uint8_t room[32];
+
+	if (!name)
+		return NULL;
+	if (invite_room_id_parse(name, room) == 0)
+		return networks_by_room(d, room);
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		if (strcmp(d->networks.list[i]->alias, name) == 0)
+			return d->networks.list[i];
+	}
+	return NULL;
+}
+
+static void network_free(struct network *n)
+{
+	if (!n)
+		return;
+	if (n->record_req) {
+		record_client_cancel(n->record_req);
+		free(n->record_ctx);
+	}
+	if (n->retry_timer)
+		loop_timer_cancel(n->d->loop, n->retry_timer);
+	group_free(n->group);
+	free(n->blob);
+	invite_ledger_free(n->ledger);
+	sodium_memzero(n, sizeof(*n));
+	free(n);
+}
+
+/* ---- persistence ---------------------------------------------------------- */
+
+static void network_path(struct daemon *d, const struct network *n, char out[PATH_MAX])
+{
+	char room[INVITE_ROOM_ID_LEN + 1];
+
+	invite_room_id_format(n->room, room);
+	snprintf(out, PATH_MAX, "%s/networks/%s.json", d->options.state_dir, room);
+}
+
+static json_t *b64_json(const uint8_t *buf, size_t len)
+{
+	size_t cap = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *text = malloc(cap);
+	json_t *v;
+
+	if (!text)
+		return NULL;
+	sodium_bin2base64(text, cap, buf, len, sodium_base64_VARIANT_ORIGINAL);
+	v = json_string(text);
+	sodium_memzero(text, cap);
+	free(text);
+	return v;
+}
+
+static int b64_parse(const json_t *v, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *t = json_string_value(v);
+
+	if (!t || sodium_base642bin(out, cap, t, strlen(t), NULL, len, NULL,
+				    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int network_save(struct daemon *d, struct network *n)
+{
+	char path[PATH_MAX], dir[PATH_MAX], room[INVITE_ROOM_ID_LEN + 1], *text = NULL,
+									  *ledger = NULL;
+	json_t *o;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/networks", d->options.state_dir);
+	ret = file_mkdirs(dir, 0700);
+	if (ret < 0)
+		return ret;
+	invite_room_id_format(n->room, room);
+	o = json_pack("{s:s, s:s, s:s, s:o}", "alias", n->alias, "room", room, "hostname",
+		      n->hostname, "blob", b64_json(n->blob, n->blob_len));
+	if (!o)
+		return -ENOMEM;
+	if (n->coordinator) {
+		json_object_set_new(o, "secret", b64_json(n->secret, sizeof(n->secret)));
+		if (invite_ledger_to_json(n->ledger, &ledger) == 0) {
+			json_object_set_new(o, "ledger", json_loads(ledger, 0, NULL));
+			free(ledger);
+		}
+	}
+	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	network_path(d, n, path);
+	ret = file_write_atomic(path, text, strlen(text), 0600);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	return ret;
+}
+
+/* Take BLOB (LEN bytes) as N's roster: decode, hash, keep. */
+static int network_set_blob(struct network *n, const uint8_t *blob, size_t len)
+{
+	struct group *g;
+	uint8_t *copy;
+	int ret = group_decode(blob, len, &g);
+
+	if (ret < 0)
+		return ret;
+	copy = malloc(len);
+	if (!copy) {
+		group_free(g);
+		return -ENOMEM;
+	}
+	memcpy(copy, blob, len);
+	group_free(n->group);
+	free(n->blob);
+	n->group = g;
+	n->blob = copy;
+	n->blob_len = len;
+	group_hash(blob, len, n->hash);
+	return 0;
+}
+
+/* Re-encode N's roster after a change of ours. */
+static int network_encode(struct network *n)
+{
+	uint8_t *buf;
+	size_t len;
+	int ret = group_encode(n->group, &buf, &len);
+
+	if (ret < 0)
+		return ret;
+	free(n->blob);
+	n->blob = buf;
+	n->blob_len = len;
+	group_hash(buf, len, n->hash);
+	return 0;
+}
+
+static int network_load_file(struct daemon *d, const char *path, char *err, size_t err_len)
+{
+	struct network *n = calloc(1, sizeof(*n));
+	char *text = NULL;
+	uint8_t *blob = NULL;
+	json_t *o = NULL, *v;
+	size_t len = 0, blob_len = 0;
+	int ret = -EINVAL;
+
+	if (!n)
+		return -ENOMEM;
+	ret = file_read_all(path, NETWORKS_FILE_MAX, &text, &len);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot read %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	ret = -EINVAL;
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	blob = malloc(len);
+	if (!json_is_object(o) || !blob ||
+	    snprintf(n->alias, sizeof(n->alias), "%s",
+		     json_string_value(json_object_get(o, "alias")) ?: "") <= 0 ||
+	    invite_room_id_parse(json_string_value(json_object_get(o, "room")) ?: "", n->room) <
+		    0 ||
+	    b64_parse(json_object_get(o, "blob"), blob, len, &blob_len) < 0 ||
+	    network_set_blob(n, blob, blob_len) < 0) {
+		snprintf(err, err_len, "%s is damaged; fix or remove it", path);
+		goto out;
+	}
+	snprintf(n->hostname, sizeof(n->hostname), "%s",
+		 json_string_value(json_object_get(o, "hostname")) ?: "");
+	v = json_object_get(o, "secret");
+	if (v) {
+		uint8_t pk[32];
+		size_t slen = 0;
+		char *ledger = json_dumps(json_object_get(o, "ledger"), 0);
+
+		if (b64_parse(v, n->secret, sizeof(n->secret), &slen) < 0 ||
+		    slen != sizeof(n->secret) || crypto_sign_ed25519_sk_to_pk(pk, n->secret) != 0 ||
+		    memcmp(pk, n->room, 32) != 0 || !ledger ||
+		    invite_ledger_from_json(ledger, strlen(ledger), &n->ledger) < 0) {
+			free(ledger);
+			snprintf(err, err_len, "%s: the network key or invite ledger is damaged",
+				 path);
+			goto out;
+		}
+		free(ledger);
+		n->coordinator = true;
+	}
+	if (d->networks.n == NETWORKS_MAX) {
+		snprintf(err, err_len, "too many networks (at most %d)", NETWORKS_MAX);
+		goto out;
+	}
+	n->d = d;
+	d->networks.list[d->networks.n++] = n;
+	n = NULL;
+	ret = 0;
+out:
+	json_decref(o);
+	if (text)
+		sodium_memzero(text, len);
+	free(text);
+	free(blob);
+	network_free(n);
+	return ret;
+}
+
+/* ---- applying rosters ----------------------------------------------------- */
+
+static bool networks_is_coordinator_anywhere(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		if (d->networks.list[i]->coordinator)
+			return true;
+	}
+	return false;
+}
+
+bool networks_has_member(struct daemon *d, const uint8_t id[32])
+{
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		if (group_member_by_id(d->networks.list[i]->group, id))
+			return true;
+	}
+	return false;
+}
+
+/* Every member a peer with its roster address; peers of no network (and not
+ * configured by hand) removed. */
+static void networks_apply(struct daemon *d)
+{
+	struct peer *p, *next;
+
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		struct group *g = d->networks.list[i]->group;
+
+		for (unsigned k = 0; k < group_member_count(g); k++) {
+			const struct group_member *m = group_member_at(g, k);
+			struct in_addr v4 = {htonl(group_member_ipv4(m))};
+			uint8_t wg[32];
+			int err = 0;
+
+			if (memcmp(m->id, d->identity.sign_public, 32) == 0)
+				continue;
+			p = session_peer_by_node_id(d->session, m->id);
+			if (!p && crypto_sign_ed25519_pk_to_curve25519(wg, m->id) == 0)
+				p = session_peer_add(d->session, wg, m->id, NULL, &err);
+			if (!p)
+				continue;
+			session_peer_set_addresses(d->session, p, &v4);
+			if (!p->relay)
+				relays_resolve(d, m->id);
+		}
+	}
+	if (d->networks.joins)
+		return; /* coordinators we are asking stay until they answer */
+	for (p = session_peers(d->session); p; p = next) {
+		next = p->next;
+		if (p->has_node_id && !p->stranger && !static_peers_has(d, p->node_id) &&
+		    !networks_has_member(d, p->node_id))
+			session_peer_remove(d->session, p);
+	}
+	session_set_admit_strangers(d->session, networks_is_coordinator_anywhere(d));
+}
+
+/* ---- the network record --------------------------------------------------- */
+
+static void network_publish(struct daemon *d, struct network *n)
+{
+	struct record rec = {.kind = RECORD_NETWORK};
+	struct record_network *body = &rec.body.network;
+	uint8_t buf[RECORD_MAX_LEN];
+	size_t len;
+	int ret;
+
+	if (!n->coordinator)
+		return;
+	memcpy(rec.signer, n->room, 32);
+	rec.timestamp_ms = wall_ms();
+	if (rec.timestamp_ms <= group_version(n->group))
+		rec.timestamp_ms = group_version(n->group) + 1;
+	rec.expires_ms = rec.timestamp_ms + NETWORKS_RECORD_LIFE_MS;
+	memcpy(body->group_hash, n->hash, 32);
+	for (unsigned k = 0;
+	     k < group_member_count(n->group) && body->seed_count < RECORD_MAX_SEEDS; k++) {
+		const struct group_member *m = group_member_at(n->group, k);
+
+		if (m->coordinator)
+			memcpy(body->seeds[body->seed_count++], m->id, 32);
+	}
+	ret = record_sign(&rec, n->secret, buf, sizeof(buf), &len);
+	if (ret < 0) {
+		log_warn("network %s: cannot sign its record: %s", n->alias, strerror(-ret));
+		return;
+	}
+	relays_publish_record(d, n->room, buf, len);
+}
+
+/* ---- keeping rosters in step ------------------------------------------------ */
+
+struct networks_refresh {
+	struct daemon *d;
+	uint8_t room[32];
+	uint8_t want[32]; /* the hash the signed record names */
+};
+
+static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t *except);
+
+static void networks_blob_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct networks_refresh *r = arg;
+	struct network *n = networks_by_room(r->d, r->room);
+	const uint8_t *blob;
+	uint8_t hash[32];
+	size_t blob_len;
+
+	if (!n)
+		goto out;
+	n->refreshing = false;
+	if (status < 0 || net_msg_blob_decode(body, len, &blob, &blob_len) < 0)
+		goto out;
+	group_hash(blob, blob_len, hash);
+	if (sodium_memcmp(hash, r->want, 32) != 0) {
+		log_warn("network %s: a peer sent a roster that is not the signed one", n->alias);
+		goto out;
+	}
+	if (network_set_blob(n, blob, blob_len) < 0)
+		goto out;
+	log_info("network %s: roster updated (%u members)", n->alias, group_member_count(n->group));
+	network_save(r->d, n);
+	networks_apply(r->d);
+out:
+	free(r);
+}
+
+/* Ask a member (SOURCE first, then any with a session) for the roster with
+ * hash R->want. Takes R. */
+static void networks_blob_fetch(struct daemon *d, struct network *n, struct networks_refresh *r,
+				const uint8_t *source)
+{
+	struct net_msg_room m = {.has_hash = true};
+	struct ctl_codec_writer w;
+	uint8_t body[128];
+	size_t len;
+	struct peer *p = source ? session_peer_by_node_id(d->session, source) : NULL;
+
+	for (unsigned k = 0; !p && k < group_member_count(n->group); k++) {
+		const struct group_member *mem = group_member_at(n->group, k);
+		struct peer *q = session_peer_by_node_id(d->session, mem->id);
+
+		if (q && q->last_handshake)
+			p = q;
+	}
+	if (!p) {
+		n->refreshing = false;
+		free(r);
+		return;
+	}
+	memcpy(m.room, n->room, 32);
+	memcpy(m.hash, r->want, 32);
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_room_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	if (session_request(d->session, p, CTL_MSG_BLOB_GET, body, len, NETWORKS_BLOB_TIMEOUT_NS,
+			    networks_blob_answer, r) < 0) {
+		n->refreshing = false;
+		free(r);
+	}
+}
+
+static void networks_refresh(struct daemon *d, struct network *n, const uint8_t *source);
+
+static void networks_retry(struct loop *loop, void *arg)
+{
+	struct network *n = arg;
+
+	(void)loop;
+	n->retry_timer = 0;
+	n->attempts++;
+	networks_refresh(n->d, n, n->has_want_source ? n->want_source : NULL);
+}
+
+struct networks_record_ctx {
+	struct daemon *d;
+	uint8_t room[32];
+	bool has_source;
+	uint8_t source[32];
+};
+
+static void networks_record_answer(void *arg, int status, const struct record *rec)
+{
+	struct networks_record_ctx *c = arg;
+	struct network *n = networks_by_room(c->d, c->room);
+	struct networks_refresh *r;
+
+	if (!n)
+		goto out;
+	n->record_req = NULL;
+	n->record_ctx = NULL;
+	n->refreshing = false;
+	if (status == 0 && rec->kind == RECORD_NETWORK &&
+	    memcmp(rec->body.network.group_hash, n->hash, 32) == 0 &&
+	    n->want_version > group_version(n->group) && n->attempts < NETWORKS_SYNC_RETRIES &&
+	    !n->retry_timer)
+		n->retry_timer =
+			loop_timer_add(c->d->loop, NETWORKS_SYNC_RETRY_MS, networks_retry, n);
+	if (status < 0 || rec->kind != RECORD_NETWORK ||
+	    memcmp(rec->body.network.group_hash, n->hash, 32) == 0)
+		goto out;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		goto out;
+	r->d = c->d;
+	memcpy(r->room, n->room, 32);
+	memcpy(r->want, rec->body.network.group_hash, 32);
+	n->refreshing = true;
+	networks_blob_fetch(c->d, n, r, c->has_source ? c->source : NULL);
+out:
+	free(c);
+}
+
+/* Re-read N's signed record; fetch the roster it names if it is not ours. */
+static void networks_refresh(struct daemon *d, struct network *n, const uint8_t *source)
+{
+	struct networks_record_ctx *c;
+
+	if (n->refreshing)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->d = d;
+	memcpy(c->room, n->room, 32);
+	if (source) {
+		c->has_source = true;
+		memcpy(c->source, source, 32);
+	}
+	if (relays_fetch_record(d, n->room, networks_record_answer, c, &n->record_req) < 0) {
+		free(c);
+		return;
+	}
+	n->record_ctx = c;
+	n->refreshing = true;
+}
+
+static void networks_sync_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	(void)arg;
+	(void)status;
+	(void)body;
+	(void)len;
+}
+
+/* Tell every member with a session (but EXCEPT) that N's roster changed. */
+static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t *except)
+{
+	struct net_msg_room m = {.version = group_version(n->group)};
+	struct ctl_codec_writer w;
+	uint8_t body[128];
+	size_t len;
+
+	memcpy(m.room, n->room, 32);
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_room_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	for (unsigned k = 0; k < group_member_count(n->group); k++) {
+		const struct group_member *mem = group_member_at(n->group, k);
+		struct peer *p;
+
+		if (memcmp(mem->id, d->identity.sign_public, 32) == 0 ||
+		    (except && memcmp(mem->id, except, 32) == 0))
+			continue;
+		p = session_peer_by_node_id(d->session, mem->id);
+		if (p)
+			session_request(d->session, p, CTL_MSG_SYNC, body, len,
+					NETWORKS_SYNC_TIMEOUT_NS, networks_sync_answer, NULL);
+	}
+}
+
+/* ---- requests from peers -------------------------------------------------- */
+
+static int networks_join_refusal(int ret)
+{
+	switch (ret) {
+	case -ENOENT:
+	case -ESTALE:
+	case -EALREADY:
+	case -ECANCELED:
+	case -EPERM:
+	case -EADDRINUSE:
+	case -EINPROGRESS:
+	case -ENOSPC:
+		return ret;
+	default:
+		return -EPERM;
+	}
+}
+
+static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg_join *m,
+			  struct network **out)
+{
+	struct network *n = networks_by_room(d, m->room);
+	struct invite_ledger_entry entry;
+	const struct group_member *mem;
+	const char *wish = m->hostname[0] ? m->hostname : NULL;
+	char name[16];
+	int ret;
+
+	if (!n || !n->coordinator)
+		return -ENOENT;
+	*out = n;
+	if (group_member_by_id(n->group, p->node_id))
+		return 0; /* already in: a retry of a join that was answered */
+	if (m->has_invite) {
+		ret = invite_ledger_redeem(n->ledger, m->invite_id, m->secret, wall_ms() / 1000,
+					   p->node_id, &entry);
+		if (ret < 0)
+			return ret;
+		if (entry.hostname[0])
+			wish = entry.hostname;
+	} else if (!group_is_open(n->group)) {
+		return -EINPROGRESS;
+	}
+	ret = group_member_add(n->group, p->node_id, wish, false, wall_ms(), &mem);
+	if (ret == 0 && m->has_invite && entry.hostname[0] &&
+	    strcmp(mem->hostname, entry.hostname) != 0) {
+		/* the invite bound a hostname someone else has: undo, keep it */
+		group_member_remove(n->group, p->node_id);
+		ret = -EADDRINUSE;
+	}
+	if (ret < 0) {
+		if (m->has_invite)
+			invite_ledger_restore(n->ledger, m->invite_id, p->node_id);
+		return ret;
+	}
+	group_bump_version(n->group, wall_ms());
+	ret = network_encode(n);
+	if (ret == 0)
+		ret = network_save(d, n);
+	if (ret < 0) {
+		/* not saved means not admitted */
+		group_member_remove(n->group, p->node_id);
+		network_encode(n);
+		if (m->has_invite)
+			invite_ledger_restore(n->ledger, m->invite_id, p->node_id);
+		return ret;
+	}
+	peer_short_name(p, name);
+	log_info("network %s: %s joined as %s", n->alias, name, mem->hostname);
+	network_publish(d, n);
+	networks_apply(d);
+	networks_sync_all(d, n, p->node_id);
+	return 0;
+}
+
+static void networks_respond_blob(struct daemon *d, struct peer *p, uint32_t req_id,
+				  const struct network *n)
+{
+	struct ctl_codec_writer w;
+	uint8_t *body;
+	size_t len;
+
+	ctl_codec_writer_init_dynamic(&w, n->blob_len + 64);
+	net_msg_blob_encode(&w, n->blob, n->blob_len);
+	body = ctl_codec_writer_take(&w, &len);
+	session_respond(d->session, p, req_id, body ? 0 : -ENOMEM, body, body ? len : 0);
+	free(body);
+}
+
+bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint32_t method,
+			 const uint8_t *body, size_t len)
+{
+	struct net_msg_join join;
+	struct net_msg_room room;
+	struct network *n = NULL;
+	int ret;
+
+	switch (method) {
+	case CTL_MSG_JOIN:
+		if (net_msg_join_decode(body, len, &join) < 0) {
+			session_respond(d->session, p, req_id, -EBADMSG, NULL, 0);
+			return true;
+		}
+		ret = networks_admit(d, p, &join, &n);
+		if (ret < 0)
+			session_respond(d->session, p, req_id, networks_join_refusal(ret), NULL, 0);
+		else
+			networks_respond_blob(d, p, req_id, n);
+		return true;
+	case CTL_MSG_SYNC:
+	case CTL_MSG_BLOB_GET:
+		/* Only from members of the network named. */
+		if (net_msg_room_decode(body, len, &room) < 0 || p->stranger ||
+		    !(n = networks_by_room(d, room.room)) ||
+		    !group_member_by_id(n->group, p->node_id)) {
+			session_respond(d->session, p, req_id, -EPERM, NULL, 0);
+			return true;
+		}
+		if (method == CTL_MSG_SYNC) {
+			session_respond(d->session, p, req_id, 0, NULL, 0);
+			if (room.version > group_version(n->group)) {
+				n->want_version = room.version;
+				n->attempts = 0;
+				n->has_want_source = true;
+				memcpy(n->want_source, p->node_id, 32);
+				networks_refresh(d, n, p->node_id);
+			}
+		} else if (!room.has_hash || memcmp(room.hash, n->hash, 32) != 0) {
+			session_respond(d->session, p, req_id, -ENOENT, NULL, 0);
+		} else {
+			networks_respond_blob(d, p, req_id, n);
+		}
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ---- IPC: create, invite, join ------------------------------------------- */
+
+static json_t *network_summary(struct daemon *d, const struct network *n)
+{
+	char room[INVITE_ROOM_ID_LEN + 1], v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+	const struct group_member *me = group_member_by_id(n->group, d->identity.sign_public);
+	struct in_addr a4 = {htonl(me ? group_member_ipv4(me) : 0)};
+	struct in6_addr a6;
+
+	invite_room_id_format(n->room, room);
+	inet_ntop(AF_INET, &a4, v4, sizeof(v4));
+	address_ipv6_derive(d->identity.sign_public, &a6);
+	inet_ntop(AF_INET6, &a6, v6, sizeof(v6));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", n->alias, "room_id", room,
+			 "hostname", me ? me->hostname : "", "ipv4", v4, "ipv6", v6, "open",
+			 group_is_open(n->group));
+}
+
+static int networks_add(struct daemon *d, struct network *n, char *err, size_t err_len)
+{
+	int ret;
+
+	if (d->networks.n == NETWORKS_MAX) {
+		snprintf(err, err_len, "this node is in %d networks already", NETWORKS_MAX);
+		return -ENOSPC;
+	}
+	ret = network_save(d, n);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot save the network: %s", strerror(-ret));
+		return ret;
+	}
+	n->d = d;
+	d->networks.list[d->networks.n++] = n;
+	return 0;
+}
+
+json_t *networks_cmd_create(struct daemon *d, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	const char *hostname = json_string_value(json_object_get(args, "hostname"));
+	bool open = json_is_true(json_object_get(args, "open"));
+	struct network *n = calloc(1, sizeof(*n));
+	const struct group_member *me;
+	uint8_t pk[32];
+	char err[256];
+	json_t *out = NULL;
+	int ret;
+
+	if (!n)
+		return ipc_response_error("out of memory");
+	if (name) {
+		if (!invite_hostname_valid(name)) {
+			out = ipc_response_error("'%s' is not a network name (lowercase letters, "
+						 "digits and '-', up to 63)",
+						 name);
+			goto out;
+		}
+		snprintf(n->alias, sizeof(n->alias), "%s", name);
+	} else {
+		names_generate(n->alias, sizeof(n->alias));
+	}
+	if (networks_find(d, n->alias)) {
+		out = ipc_response_error("a network named %s exists already", n->alias);
+		goto out;
+	}
+	if (hostname && !invite_hostname_valid(hostname)) {
+		out = ipc_response_error("'%s' is not a hostname (lowercase letters, digits "
+					 "and '-', up to 63)",
+					 hostname);
+		goto out;
+	}
+	snprintf(n->hostname, sizeof(n->hostname), "%s", hostname ? hostname : "");
+	crypto_sign_keypair(pk, n->secret);
+	memcpy(n->room, pk, 32);
+	n->coordinator = true;
+	n->ledger = invite_ledger_new();
+	if (!n->ledger || group_new(n->alias, open, &n->group) < 0 ||
+	    group_member_add(n->group, d->identity.sign_public, hostname, true, wall_ms(), &me) <
+		    0 ||
+	    (group_bump_version(n->group, wall_ms()), network_encode(n) < 0)) {
+		out = ipc_response_error("cannot create the network");
+		goto out;
+	}
+	ret = networks_add(d, n, err, sizeof(err));
+	if (ret < 0) {
+		out = ipc_response_error("%s", err);
+		goto out;
+	}
+	log_info("network %s created (%s)", n->alias, open ? "open" : "closed");
+	network_publish(d, n);
+	networks_apply(d);
+	out = ipc_response_ok(network_summary(d, n));
+	n = NULL;
+out:
+	network_free(n);
+	return out;
+}
+
+/* A duration like "7d", "12h", "30m", "90s" or plain seconds. */
+static int parse_duration(const char *text, uint64_t *secs)
+{
+	char *end;
+	unsigned long long v = strtoull(text, &end, 10);
+	uint64_t mult = 1;
+
+	if (end == text)
+		return -EINVAL;
+	if (*end == 'd')
+		mult = 86400;
+	else if (*end == 'h')
+		mult = 3600;
+	else if (*end == 'm')
+		mult = 60;
+	else if (*end == 's' || *end == '\0')
+		mult = 1;
+	else
+		return -EINVAL;
+	if (*end && end[1])
+		return -EINVAL;
+	if (v == 0 || v > 10 * 365 * 86400ull / mult)
+		return -EINVAL;
+	*secs = v * mult;
+	return 0;
+}
+
+json_t *networks_cmd_invite(struct daemon *d, json_t *args)
+{
+	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
+	const char *expires = json_string_value(json_object_get(args, "expires"));
+	const char *hostname = json_string_value(json_object_get(args, "hostname"));
+	bool reusable = json_is_true(json_object_get(args, "reusable"));
+	char text[INVITE_CODE_TEXT_MAX + 1];
+	uint64_t ttl = NETWORKS_INVITE_TTL_S;
+	struct invite_code code;
+	int ret;
+
+	if (!n)
+		return ipc_response_error("no such network: %s",
+					  json_string_value(json_object_get(args, "network"))
+						  ?: "");
+	if (!n->coordinator)
+		return ipc_response_error("only a coordinator of %s can invite", n->alias);
+	if (expires && parse_duration(expires, &ttl) < 0)
+		return ipc_response_error("--expires: '%s' is not a duration (like 7d, 12h, 30m)",
+					  expires);
+	if (hostname && !invite_hostname_valid(hostname))
+		return ipc_response_error("'%s' is not a hostname", hostname);
+	ret = invite_ledger_mint(n->ledger, wall_ms() / 1000, ttl, hostname, reusable, &code);
+	if (ret < 0)
+		return ipc_response_error("cannot mint an invite: %s", strerror(-ret));
+	memcpy(code.network_key, n->room, 32);
+	/* bootstrap hints: this coordinator first, then others, and our relays */
+	memcpy(code.coordinators[code.ncoordinators++], d->identity.sign_public, 32);
+	for (unsigned k = 0;
+	     k < group_member_count(n->group) && code.ncoordinators < INVITE_COORDINATORS_MAX;
+	     k++) {
+		const struct group_member *m = group_member_at(n->group, k);
+
+		if (m->coordinator && memcmp(m->id, d->identity.sign_public, 32) != 0)
+			memcpy(code.coordinators[code.ncoordinators++], m->id, 32);
+	}
+	for (unsigned i = 0; i < d->relays.nconns && code.nrelays < INVITE_RELAYS_MAX; i++) {
+		if (d->relays.conns[i].home)
+			snprintf(code.relays[code.nrelays++], sizeof(code.relays[0]), "%s",
+				 d->relays.conns[i].url);
+	}
+	ret = network_save(d, n);
+	if (ret >= 0)
+		ret = invite_code_encode(&code, text, sizeof(text));
+	sodium_memzero(code.secret, sizeof(code.secret));
+	if (ret < 0) {
+		invite_ledger_revoke(n->ledger, code.id, wall_ms() / 1000);
+		return ipc_response_error("cannot save the invite: %s", strerror(-ret));
+	}
+	return ipc_response_ok(json_pack("{s:I, s:s, s:I, s:b}", "id", (json_int_t)code.id, "code",
+					 text, "expires", (json_int_t)code.expires, "reusable",
+					 reusable));
+}
+
+static void networks_join_finish(struct networks_join *j, json_t *response)
+{
+	struct networks_join **pos;
+
+	for (pos = &j->d->networks.joins; *pos; pos = &(*pos)->next) {
+		if (*pos == j) {
+			*pos = j->next;
+			break;
+		}
+	}
+	ipc_request_reply(j->req, response);
+	sodium_memzero(&j->code, sizeof(j->code));
+	free(j);
+}
+
+static const char *networks_refusal_text(int status)
+{
+	switch (status) {
+	case -ENOENT:
+		return "the coordinator does not know this network or invite";
+	case -ESTALE:
+		return "this invite has expired";
+	case -EALREADY:
+		return "this invite has been used already";
+	case -ECANCELED:
+		return "this invite was revoked";
+	case -EPERM:
+		return "this invite is not valid (wrong secret?)";
+	case -EADDRINUSE:
+		return "the hostname this invite reserves is taken";
+	case -EINPROGRESS:
+		return "the network is closed: ask a coordinator to approve you";
+	case -ENOSPC:
+		return "the network is full";
+	default:
+		return NULL;
+	}
+}
+
+static void networks_join_ask(struct networks_join *j);
+
+static void networks_join_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct networks_join *j = arg;
+	struct daemon *d = j->d;
+	struct network *n = NULL;
+	const char *why = networks_refusal_text(status);
+	const uint8_t *blob;
+	size_t blob_len;
+	char err[256];
+
+	if (j->dead) {
+		free(j);
+		return;
+	}
+	if (status == -ETIMEDOUT || status == -ECANCELED) {
+		networks_join_ask(j); /* the next coordinator, or give up */
+		return;
+	}
+	if (status < 0) {
+		networks_join_finish(
+			j, ipc_response_error("join refused: %s", why ? why : strerror(-status)));
+		return;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n || net_msg_blob_decode(body, len, &blob, &blob_len) < 0 ||
+	    network_set_blob(n, blob, blob_len) < 0 ||
+	    !group_member_by_id(n->group, d->identity.sign_public)) {
+		network_free(n);
+		networks_join_finish(j, ipc_response_error("the coordinator's answer is not a "
+							   "roster with this node in it"));
+		return;
+	}
+	memcpy(n->room, j->code.network_key, 32);
+	snprintf(n->alias, sizeof(n->alias), "%s", j->alias[0] ? j->alias : group_name(n->group));
+	snprintf(n->hostname, sizeof(n->hostname), "%s", j->code.hostname);
+	if (networks_find(d, n->alias))
+		snprintf(n->alias, sizeof(n->alias), "%.50s-%02x%02x", group_name(n->group),
+			 n->room[0], n->room[1]);
+	if (networks_add(d, n, err, sizeof(err)) < 0) {
+		network_free(n);
+		networks_join_finish(j, ipc_response_error("%s", err));
+		return;
+	}
+	log_info("joined network %s (%u members)", n->alias, group_member_count(n->group));
+	networks_join_finish(j, ipc_response_ok(network_summary(d, n)));
+	networks_apply(d);
+}
+
+/* Ask the next coordinator named by the invite. */
+static void networks_join_ask(struct networks_join *j)
+{
+	struct daemon *d = j->d;
+	struct net_msg_join m = {.has_invite = true};
+	struct ctl_codec_writer w;
+	uint8_t body[256], wg[32];
+	size_t len;
+	struct peer *p = NULL;
+	int err = 0;
+
+	while (!p && j->tried < j->code.ncoordinators) {
+		const uint8_t *id = j->code.coordinators[j->tried++];
+
+		memcpy(j->asked, id, 32);
+		p = session_peer_by_node_id(d->session, id);
+		if (!p && crypto_sign_ed25519_pk_to_curve25519(wg, id) == 0) {
+			p = session_peer_add(d->session, wg, id, NULL, &err);
+			if (p)
+				session_peer_set_addresses(d->session, p, NULL);
+		}
+		if (p && !p->relay) {
+			for (unsigned i = 0; i < j->code.nrelays && !p->relay; i++) {
+				struct relay_client *rc = relays_get(d, j->code.relays[i]);
+
+				if (rc)
+					session_peer_set_relay(d->session, p, rc);
+			}
+			relays_resolve(d, id);
+		}
+	}
+	if (!p) {
+		networks_join_finish(j, ipc_response_error("no coordinator of this network "
+							   "answered; is it online?"));
+		networks_apply(d);
+		return;
+	}
+	memcpy(m.room, j->code.network_key, 32);
+	m.invite_id = j->code.id;
+	memcpy(m.secret, j->code.secret, sizeof(m.secret));
+	snprintf(m.hostname, sizeof(m.hostname), "%s", j->code.hostname);
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_join_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	sodium_memzero(&m, sizeof(m));
+	if (session_request(d->session, p, CTL_MSG_JOIN, body, len, NETWORKS_JOIN_TIMEOUT_NS,
+			    networks_join_answer, j) < 0)
+		networks_join_ask(j);
+	sodium_memzero(body, sizeof(body));
+}
+
+json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *args)
+{
+	const char *text = json_string_value(json_object_get(args, "code"));
+	const char *alias = json_string_value(json_object_get(args, "name"));
+	const char *hostname = json_string_value(json_object_get(args, "hostname"));
+	struct networks_join *j;
+	int ret;
+
+	if (!text)
+		return ipc_response_error("join needs an invite code or a room id");
+	if (invite_text_kind(text) == INVITE_TEXT_ROOM_ID)
+		return ipc_response_error("joining by room id is not supported yet; ask a "
+					  "coordinator for an invite code (ray invite NET)");
+	if (alias && !invite_hostname_valid(alias))
+		return ipc_response_error("--name: '%s' is not a network name", alias);
+	if (hostname && !invite_hostname_valid(hostname))
+		return ipc_response_error("--hostname: '%s' is not a hostname", hostname);
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return ipc_response_error("out of memory");
+	ret = invite_code_parse(text, &j->code);
+	if (ret < 0) {
+		free(j);
+		return ipc_response_error("invalid invite code: %s",
+					  ret == -EBADMSG ? "checksum mismatch (mistyped?)"
+					  : ret == -EPROTONOSUPPORT ? "made by a newer rayfish"
+								    : "not a rayfish invite");
+	}
+	if (networks_by_room(d, j->code.network_key)) {
+		free(j);
+		return ipc_response_error("this node is already in that network");
+	}
+	if (j->code.expires && j->code.expires <= wall_ms() / 1000) {
+		free(j);
+		return ipc_response_error("join refused: this invite has expired");
+	}
+	if (hostname)
+		snprintf(j->code.hostname, sizeof(j->code.hostname), "%s", hostname);
+	snprintf(j->alias, sizeof(j->alias), "%s", alias ? alias : "");
+	j->d = d;
+	j->req = req;
+	j->next = d->networks.joins;
+	d->networks.joins = j;
+	networks_join_ask(j);
+	return IPC_DEFERRED;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+json_t *networks_status(struct daemon *d)
+{
+	json_t *list = json_array();
+	uint64_t now = (uint64_t)time(NULL);
+
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		struct network *n = d->networks.list[i];
+		json_t *o = network_summary(d, n), *members = json_array();
+
+		json_object_set_new(o, "role",
+				    json_string(n->coordinator ? "coordinator" : "member"));
+		for (unsigned k = 0; k < group_member_count(n->group); k++) {
+			const struct group_member *m = group_member_at(n->group, k);
+			struct peer *p = session_peer_by_node_id(d->session, m->id);
+			char id[NODE_ID_TEXT_LEN + 1], v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+			struct in_addr a4 = {htonl(group_member_ipv4(m))};
+			struct in6_addr a6;
+			bool self = memcmp(m->id, d->identity.sign_public, 32) == 0;
+			json_t *mo;
+
+			keytext_format_node_id(m->id, id);
+			inet_ntop(AF_INET, &a4, v4, sizeof(v4));
+			address_ipv6_derive(m->id, &a6);
+			inet_ntop(AF_INET6, &a6, v6, sizeof(v6));
+			mo = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "id", id, "hostname",
+				       m->hostname, "ipv4", v4, "ipv6", v6, "coordinator",
+				       m->coordinator, "self", self);
+			json_object_set_new(
+				mo, "online",
+				json_boolean(self || (p && p->last_handshake &&
+						      now - (uint64_t)p->last_handshake < 180)));
+			json_object_set_new(mo, "path",
+					    p ? json_string(session_peer_path(d->session, p))
+					      : json_null());
+			json_object_set_new(mo, "rx_bytes",
+					    json_integer(p ? (json_int_t)p->rx_bytes : 0));
+			json_object_set_new(mo, "tx_bytes",
+					    json_integer(p ? (json_int_t)p->tx_bytes : 0));
+			json_array_append_new(members, mo);
+		}
+		json_object_set_new(o, "members", members);
+		json_array_append_new(list, o);
+	}
+	return list;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int networks_load(struct daemon *d, char *err, size_t err_len)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *e;
+	DIR *dp;
+	int ret = 0;
+
+	snprintf(dir, sizeof(dir), "%s/networks", d->options.state_dir);
+	dp = opendir(dir);
+	if (!dp)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		ret = network_load_file(d, path, err, err_len);
+		if (ret < 0)
+			break;
+	}
+	closedir(dp);
+	if (ret == 0 && d->networks.n) {
+		log_info("%u networks loaded", d->networks.n);
+		networks_apply(d);
+	}
+	return ret;
+}
+
+static void networks_tick(struct loop *loop, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t now = loop_now_ns();
+	struct peer *p, *next;
+
+	d->networks.timer = loop_timer_add(loop, NETWORKS_TICK_MS, networks_tick, d);
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		struct network *n = d->networks.list[i];
+
+		if (n->coordinator)
+			network_publish(d, n);
+		else
+			networks_refresh(d, n, NULL);
+	}
+	/* strangers that did not join in time */
+	for (p = session_peers(d->session); p; p = next) {
+		next = p->next;
+		if (p->stranger && now - p->created_ns > NETWORKS_STRANGER_LIFE_NS)
+			session_peer_remove(d->session, p);
+	}
+}
+
+void networks_start(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		if (d->networks.list[i]->coordinator)
+			network_publish(d, d->networks.list[i]);
+	}
+	d->networks.timer = loop_timer_add(d->loop, NETWORKS_TICK_MS, networks_tick, d);
+}
+
+void networks_stop(struct daemon *d)
+{
+	if (d->networks.timer)
+		loop_timer_cancel(d->loop, d->networks.timer);
+	d->networks.timer = 0;
+	/* A join's request is still in the session, whose freeing will call
+	 * back: answer now, free then. */
+	while (d->networks.joins) {
+		struct networks_join *j = d->networks.joins;
+
+		d->networks.joins = j->next;
+		ipc_request_reply(j->req, ipc_response_error("the daemon is shutting down"));
+		sodium_memzero(&j->code, sizeof(j->code));
+		j->dead = true;
+	}
+	for (unsigned i = 0; i < d->networks.n; i++)
+		network_free(d->networks.list[i]);
+	d->networks.n = 0;
+}

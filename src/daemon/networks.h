@@ -1,0 +1,55 @@
+/* The networks this node belongs to (DESIGN.md §7): their keys, rosters
+ * (net/group.h) and, for coordinators, invite ledgers; persisted one file per
+ * network in STATE_DIR/networks/; applied to the session engine (every
+ * member a peer with the addresses its roster gives); kept in step with the
+ * network record its coordinators sign and publish at the relays.
+ *
+ * Trust: a roster is believed when its hash is the one in the network record
+ * signed by the network key (fetched from a relay), or when it came from the
+ * coordinator our invite code named, in answer to our join. Messages from
+ * peers are only triggers to re-check. */
+#ifndef RAY_DAEMON_NETWORKS_H
+#define RAY_DAEMON_NETWORKS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NETWORKS_MAX 16
+
+struct daemon;
+struct peer;
+struct ipc_request;
+struct network;
+
+struct networks {
+	struct network *list[NETWORKS_MAX];
+	unsigned n;
+	uint64_t timer;
+	struct networks_join *joins; /* `ray join`s waiting for a coordinator */
+};
+
+/* Load STATE_DIR/networks/ and apply every roster. A damaged file is an
+ * error (ERR), not a silent loss. */
+int networks_load(struct daemon *d, char *err, size_t err_len);
+/* Start the periodic refresh (after the relays). */
+void networks_start(struct daemon *d);
+/* Answer pending joins, cancel requests, free everything. */
+void networks_stop(struct daemon *d);
+
+/* A control request from P about networks: true if it was one (answered). */
+bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint32_t method,
+			 const uint8_t *body, size_t len);
+
+/* Whether node ID is on the roster of any of our networks. */
+bool networks_has_member(struct daemon *d, const uint8_t id[32]);
+
+/* IPC commands. */
+json_t *networks_cmd_create(struct daemon *d, json_t *args);
+json_t *networks_cmd_invite(struct daemon *d, json_t *args);
+json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *args);
+/* For `ray status`: one object per network with its members. */
+json_t *networks_status(struct daemon *d);
+
+#endif

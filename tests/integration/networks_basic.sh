@@ -1,0 +1,82 @@
+#!/bin/bash
+# Networks (issue 5), the first slice: A creates a closed network and invites
+# B (plain code) and C (code bound to a hostname); all three reach each other
+# by mesh IPv4 through the relay and directly; `ray status` lists everyone;
+# a used or expired invite is refused with its own message; every daemon
+# (one SIGKILLed) comes back into the network with no command.
+#
+#   relay 198.18.0.1 ── inet bridge ── a 198.18.0.2, b .3, c .4, d .5
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nat_lib.sh"
+
+nat_inet
+nat_relay
+for n in a b c d; do
+	netns_add "$n"
+done
+nat_attach a 198.18.0.2
+nat_attach b 198.18.0.3
+nat_attach c 198.18.0.4
+nat_attach d 198.18.0.5
+for n in a b c d; do
+	nat_node "$n"
+done
+
+log "a creates a closed network"
+ray_on a create --name net1 --hostname alpha --json >"$T_DIR/create.json"
+jq -e '.name == "net1" and .hostname == "alpha" and (.room_id | length) == 52 and
+	.open == false' "$T_DIR/create.json" >/dev/null || fail "create: $(cat "$T_DIR/create.json")"
+run ray_on a status
+
+log "a invites b, and c with a bound hostname"
+code_b=$(json_get a .code invite net1)
+code_c=$(json_get a .code invite net1 --hostname gamma)
+log "invite code: $code_b (${#code_b} characters)"
+
+log "b and c join"
+run ray_on b join "$code_b" --hostname beta
+run ray_on c join "$code_c"
+json_get c '.networks[0].hostname == "gamma"' status >/dev/null || fail "c did not get its bound hostname"
+
+ip_of() { json_get "$1" ".networks[0].members[] | select(.hostname == \"$2\") | .ipv4" status; }
+members_on() { json_get "$1" '.networks[0].members | length' status; }
+wait_for 10 "b to see all three members" test "$(members_on b)" = 3
+wait_for 10 "a to see all three members" test "$(members_on a)" = 3
+a4=$(ip_of b alpha)
+b4=$(ip_of a beta)
+c4=$(ip_of a gamma)
+log "alpha $a4, beta $b4, gamma $c4"
+for pair in "a $b4" "a $c4" "b $a4" "b $c4" "c $a4" "c $b4"; do
+	set -- $pair
+	wait_for 10 "$1 to ping $2" in_ns "$1" ping -c 1 -W 1 "$2"
+done
+run ray_on b status
+
+log "a used invite and an expired one are refused, each with its reason"
+if ray_on d join "$code_b" 2>"$T_DIR/used.err"; then fail "a used invite admitted d"; fi
+grep -q "used already" "$T_DIR/used.err" || fail "used invite: $(cat "$T_DIR/used.err")"
+code_x=$(json_get a .code invite net1 --expires 1s)
+sleep 1.5
+if ray_on d join "$code_x" 2>"$T_DIR/expired.err"; then fail "an expired invite admitted d"; fi
+grep -q "expired" "$T_DIR/expired.err" || fail "expired invite: $(cat "$T_DIR/expired.err")"
+if ray_on d join "ray1-notacode" 2>"$T_DIR/bad.err"; then fail "garbage admitted d"; fi
+grep -q "invalid invite code" "$T_DIR/bad.err" || fail "bad code: $(cat "$T_DIR/bad.err")"
+if in_ns d ping -c 1 -W 1 "$a4" >/dev/null 2>&1; then fail "d, not a member, reaches a"; fi
+
+log "restart: a and b stop, c is killed; all come back into net1 by themselves"
+daemon_stop a
+daemon_stop b
+kill -KILL "${DAEMON_PID[c]}"
+wait_gone "${DAEMON_PID[c]}" 10
+for n in a b c; do
+	daemon_start "$n"
+done
+for pair in "a $b4" "b $c4" "c $a4"; do
+	set -- $pair
+	wait_for 20 "$1 to ping $2 after the restart" in_ns "$1" ping -c 1 -W 1 "$2"
+done
+
+for n in a b c d; do
+	daemon_stop "$n"
+done
+log "PASS networks_basic"
