@@ -286,10 +286,89 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int parse_ulong(const char *text, unsigned long min, unsigned long max, unsigned long *out);
+
+/* `ray invite NET --list` and `--revoke ID`. Takes ARGS. */
+static int cli_invites(struct cli *cli, json_t *args)
+{
+	const char *revoke = json_string_value(json_object_get(args, "revoke"));
+	json_t *r, *e;
+	unsigned long id;
+	size_t i;
+
+	if (revoke) {
+		if (parse_ulong(revoke, 1, UINT32_MAX, &id) < 0) {
+			json_decref(args);
+			return cli_fail("--revoke: '%s' is not an invite id", revoke);
+		}
+		json_object_set_new(args, "revoke", json_integer((json_int_t)id));
+	}
+	json_object_del(args, "list");
+	r = cli_call(cli, "invites", args);
+	if (!r)
+		return 1;
+	if (cli->json) {
+		cli_print_json(r);
+	} else if (revoke) {
+		printf("invite %lu revoked\n", id);
+	} else {
+		printf("%-10s %-8s %-9s %-20s %s\n", "id", "state", "kind", "expires", "hostname");
+		json_array_foreach(json_object_get(r, "invites"), i, e)
+		{
+			time_t exp = (time_t)json_integer_value(json_object_get(e, "expires"));
+			char when[32] = "never";
+
+			if (exp)
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&exp));
+			printf("%-10lld %-8s %-9s %-20s %s\n",
+			       (long long)json_integer_value(json_object_get(e, "id")),
+			       json_str(e, "state"),
+			       json_is_true(json_object_get(e, "reusable")) ? "reusable" : "single",
+			       when, json_str(e, "hostname"));
+		}
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_kick(struct cli *cli, int argc, char **argv)
+{
+	json_t *r;
+
+	if (argc != 2)
+		return cli_usage(cli_find("kick"));
+	r = cli_call(cli, "kick", json_pack("{s:s, s:s}", "network", argv[0], "peer", argv[1]));
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else
+		printf("%s removed from %s\n", json_str(r, "removed"), json_str(r, "network"));
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_leave(struct cli *cli, int argc, char **argv)
+{
+	json_t *r;
+
+	if (argc != 1)
+		return cli_usage(cli_find("leave"));
+	r = cli_call(cli, "leave", json_pack("{s:s}", "network", argv[0]));
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else
+		printf("left %s\n", json_str(r, "left"));
+	json_decref(r);
+	return 0;
+}
+
 static int cmd_invite(struct cli *cli, int argc, char **argv)
 {
-	static const char *const values[] = {"expires", "hostname", NULL};
-	static const char *const flags[] = {"reusable", NULL};
+	static const char *const values[] = {"expires", "hostname", "revoke", NULL};
+	static const char *const flags[] = {"reusable", "list", NULL};
 	json_t *args = json_object(), *r;
 	int pos[1];
 
@@ -298,6 +377,8 @@ static int cmd_invite(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli_find("invite"));
 	}
 	json_object_set_new(args, "network", json_string(argv[pos[0]]));
+	if (json_object_get(args, "list") || json_object_get(args, "revoke"))
+		return cli_invites(cli, args);
 	r = cli_call(cli, "invite", args);
 	if (!r)
 		return 1;
@@ -883,13 +964,21 @@ static const struct cli_command cli_commands[] = {
 	 "Creates a network with a new key; this node is its coordinator. Closed\n"
 	 "(invite only) unless --open. Without --name it gets a friendly name.\n",
 	 cmd_create},
-	{"invite", "NET [--expires DURATION] [--hostname H] [--reusable] [--json]",
-	 "make an invite code for a network",
+	{"invite", "NET [--expires DURATION] [--hostname H] [--reusable] | --list | --revoke ID",
+	 "make, list or revoke invite codes",
 	 "Prints a code that lets one node join NET (a coordinator's command).\n"
 	 "  --expires D   7d by default; e.g. 12h, 30m\n"
 	 "  --hostname H  the joiner gets this hostname\n"
-	 "  --reusable    many nodes may use it until it expires\n",
+	 "  --reusable    many nodes may use it until it expires\n"
+	 "  --list        the invites made here and their state\n"
+	 "  --revoke ID   an unused invite stops working\n",
 	 cmd_invite},
+	{"kick", "NET PEER", "remove a member from a network",
+	 "A coordinator removes PEER (hostname, host.net, mesh IP or id prefix);\n"
+	 "every member drops it within seconds.\n",
+	 cmd_kick},
+	{"leave", "NET", "leave a network",
+	 "Tells the coordinators and forgets the network here.\n", cmd_leave},
 	{"join", "CODE [--name ALIAS] [--hostname H] [--json]",
 	 "join a network with an invite code",
 	 "Asks the network's coordinator (through a relay if needed) to admit this\n"

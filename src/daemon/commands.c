@@ -492,6 +492,24 @@ static json_t *cmd_invite(struct daemon *d, json_t *args, const struct ipc_calle
 	return networks_cmd_invite(d, args);
 }
 
+static json_t *cmd_kick(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return networks_cmd_kick(d, args);
+}
+
+static json_t *cmd_leave(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return networks_cmd_leave(d, args);
+}
+
+static json_t *cmd_invites(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return networks_cmd_invites(d, args);
+}
+
 static const struct command commands[] = {
 	{"status", ACCESS_READ, cmd_status, NULL},
 	{"id", ACCESS_READ, cmd_id, NULL},
@@ -507,6 +525,9 @@ static const struct command commands[] = {
 	{"create", ACCESS_MUTATE, cmd_create, NULL},
 	{"invite", ACCESS_MUTATE, cmd_invite, NULL},
 	{"join", ACCESS_MUTATE, NULL, networks_cmd_join},
+	{"kick", ACCESS_MUTATE, cmd_kick, NULL},
+	{"leave", ACCESS_MUTATE, cmd_leave, NULL},
+	{"invites", ACCESS_MUTATE, cmd_invites, NULL},
 };
 
 static const char *command_denied(const struct daemon *d, const struct command *c,

@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -321,11 +323,30 @@ bool networks_has_member(struct daemon *d, const uint8_t id[32])
 	return false;
 }
 
+/* Peers of no network (and not configured by hand, and not strangers
+ * asking to join) go. */
+static void networks_prune(struct loop *loop, void *arg)
+{
+	struct daemon *d = arg;
+	struct peer *p, *next;
+
+	(void)loop;
+	d->networks.prune_timer = 0;
+	if (d->networks.joins)
+		return; /* coordinators we are asking stay until they answer */
+	for (p = session_peers(d->session); p; p = next) {
+		next = p->next;
+		if (p->has_node_id && !p->stranger && !static_peers_has(d, p->node_id) &&
+		    !networks_has_member(d, p->node_id))
+			session_peer_remove(d->session, p);
+	}
+}
+
 /* Every member a peer with its roster address; peers of no network (and not
- * configured by hand) removed. */
+ * configured by hand) removed soon after. */
 static void networks_apply(struct daemon *d)
 {
-	struct peer *p, *next;
+	struct peer *p;
 
 	for (unsigned i = 0; i < d->networks.n; i++) {
 		struct group *g = d->networks.list[i]->group;
@@ -348,15 +369,12 @@ static void networks_apply(struct daemon *d)
 				relays_resolve(d, m->id);
 		}
 	}
-	if (d->networks.joins)
-		return; /* coordinators we are asking stay until they answer */
-	for (p = session_peers(d->session); p; p = next) {
-		next = p->next;
-		if (p->has_node_id && !p->stranger && !static_peers_has(d, p->node_id) &&
-		    !networks_has_member(d, p->node_id))
-			session_peer_remove(d->session, p);
-	}
 	session_set_admit_strangers(d->session, networks_is_coordinator_anywhere(d));
+	/* Removing a peer from inside one of its own callbacks (a LEAVE it
+	 * sent, a roster it answered) would free it under the caller: prune
+	 * from a fresh turn of the loop instead. */
+	if (!d->networks.prune_timer)
+		d->networks.prune_timer = loop_timer_add(d->loop, 0, networks_prune, d);
 }
 
 /* ---- the network record --------------------------------------------------- */
@@ -401,6 +419,9 @@ struct networks_refresh {
 };
 
 static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t *except);
+static void networks_remove(struct daemon *d, struct network *n);
+static void networks_retry(struct loop *loop, void *arg);
+static int network_drop_member(struct daemon *d, struct network *n, const uint8_t id[32]);
 
 static void networks_blob_answer(void *arg, int status, const uint8_t *body, size_t len)
 {
@@ -422,9 +443,20 @@ static void networks_blob_answer(void *arg, int status, const uint8_t *body, siz
 	}
 	if (network_set_blob(n, blob, blob_len) < 0)
 		goto out;
+	if (!group_member_by_id(n->group, r->d->identity.sign_public)) {
+		log_info("network %s: this node was removed from it", n->alias);
+		networks_remove(r->d, n);
+		goto out;
+	}
 	log_info("network %s: roster updated (%u members)", n->alias, group_member_count(n->group));
 	network_save(r->d, n);
 	networks_apply(r->d);
+	/* more changes were announced meanwhile */
+	if (n->want_version > group_version(n->group) && !n->retry_timer) {
+		n->attempts = 0;
+		n->retry_timer =
+			loop_timer_add(r->d->loop, NETWORKS_SYNC_RETRY_MS, networks_retry, n);
+	}
 out:
 	free(r);
 }
@@ -578,10 +610,12 @@ static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t
 static int networks_join_refusal(int ret)
 {
 	switch (ret) {
+	case -ECANCELED:
+		/* on the wire -ECANCELED would read as "request cancelled" */
+		return -EKEYREVOKED;
 	case -ENOENT:
 	case -ESTALE:
 	case -EALREADY:
-	case -ECANCELED:
 	case -EPERM:
 	case -EADDRINUSE:
 	case -EINPROGRESS:
@@ -684,6 +718,7 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 			networks_respond_blob(d, p, req_id, n);
 		return true;
 	case CTL_MSG_SYNC:
+	case CTL_MSG_LEAVE:
 	case CTL_MSG_BLOB_GET:
 		/* Only from members of the network named. */
 		if (net_msg_room_decode(body, len, &room) < 0 || p->stranger ||
@@ -692,7 +727,17 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 			session_respond(d->session, p, req_id, -EPERM, NULL, 0);
 			return true;
 		}
-		if (method == CTL_MSG_SYNC) {
+		if (method == CTL_MSG_LEAVE) {
+			session_respond(d->session, p, req_id, n->coordinator ? 0 : -EPERM, NULL,
+					0);
+			if (n->coordinator) {
+				char name[16];
+
+				peer_short_name(p, name);
+				log_info("network %s: %s left", n->alias, name);
+				network_drop_member(d, n, p->node_id);
+			}
+		} else if (method == CTL_MSG_SYNC) {
 			session_respond(d->session, p, req_id, 0, NULL, 0);
 			if (room.version > group_version(n->group)) {
 				n->want_version = room.version;
@@ -763,7 +808,7 @@ json_t *networks_cmd_create(struct daemon *d, json_t *args)
 	if (!n)
 		return ipc_response_error("out of memory");
 	if (name) {
-		if (!invite_hostname_valid(name)) {
+		if (!group_hostname_valid(name)) {
 			out = ipc_response_error("'%s' is not a network name (lowercase letters, "
 						 "digits and '-', up to 63)",
 						 name);
@@ -777,7 +822,7 @@ json_t *networks_cmd_create(struct daemon *d, json_t *args)
 		out = ipc_response_error("a network named %s exists already", n->alias);
 		goto out;
 	}
-	if (hostname && !invite_hostname_valid(hostname)) {
+	if (hostname && !group_hostname_valid(hostname)) {
 		out = ipc_response_error("'%s' is not a hostname (lowercase letters, digits "
 					 "and '-', up to 63)",
 					 hostname);
@@ -857,7 +902,7 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 	if (expires && parse_duration(expires, &ttl) < 0)
 		return ipc_response_error("--expires: '%s' is not a duration (like 7d, 12h, 30m)",
 					  expires);
-	if (hostname && !invite_hostname_valid(hostname))
+	if (hostname && !group_hostname_valid(hostname))
 		return ipc_response_error("'%s' is not a hostname", hostname);
 	ret = invite_ledger_mint(n->ledger, wall_ms() / 1000, ttl, hostname, reusable, &code);
 	if (ret < 0)
@@ -915,7 +960,7 @@ static const char *networks_refusal_text(int status)
 		return "this invite has expired";
 	case -EALREADY:
 		return "this invite has been used already";
-	case -ECANCELED:
+	case -EKEYREVOKED:
 		return "this invite was revoked";
 	case -EPERM:
 		return "this invite is not valid (wrong secret?)";
@@ -1044,9 +1089,9 @@ json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *arg
 	if (invite_text_kind(text) == INVITE_TEXT_ROOM_ID)
 		return ipc_response_error("joining by room id is not supported yet; ask a "
 					  "coordinator for an invite code (ray invite NET)");
-	if (alias && !invite_hostname_valid(alias))
+	if (alias && !group_hostname_valid(alias))
 		return ipc_response_error("--name: '%s' is not a network name", alias);
-	if (hostname && !invite_hostname_valid(hostname))
+	if (hostname && !group_hostname_valid(hostname))
 		return ipc_response_error("--hostname: '%s' is not a hostname", hostname);
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -1076,6 +1121,200 @@ json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *arg
 	d->networks.joins = j;
 	networks_join_ask(j);
 	return IPC_DEFERRED;
+}
+
+/* ---- leaving, kicking, listing ------------------------------------------- */
+
+/* Forget N here: its file and its state. */
+static void networks_forget(struct daemon *d, struct network *n)
+{
+	char path[PATH_MAX];
+
+	network_path(d, n, path);
+	unlink(path);
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		if (d->networks.list[i] == n) {
+			d->networks.list[i] = d->networks.list[--d->networks.n];
+			break;
+		}
+	}
+	network_free(n);
+}
+
+/* ... and its peers (those of no other network). */
+static void networks_remove(struct daemon *d, struct network *n)
+{
+	networks_forget(d, n);
+	networks_apply(d);
+}
+
+/* A member of N by hostname, "host.network", mesh IPv4 or a unique id
+ * prefix (4 characters at least). NULL with *WHY. */
+static const struct group_member *network_member_resolve(struct network *n, const char *text,
+							 const char **why)
+{
+	const struct group_member *m, *found = NULL;
+	char host[GROUP_HOSTNAME_MAX + 1];
+	struct in_addr a4;
+	const char *dot = strchr(text, '.');
+
+	*why = "no such member";
+	if (inet_pton(AF_INET, text, &a4) == 1)
+		return group_member_by_ipv4(n->group, ntohl(a4.s_addr));
+	if (dot && (size_t)(dot - text) <= GROUP_HOSTNAME_MAX && strcmp(dot + 1, n->alias) == 0) {
+		memcpy(host, text, (size_t)(dot - text));
+		host[dot - text] = '\0';
+		return group_member_by_hostname(n->group, host);
+	}
+	if ((m = group_member_by_hostname(n->group, text)))
+		return m;
+	for (unsigned k = 0; k < group_member_count(n->group); k++) {
+		char id[NODE_ID_TEXT_LEN + 1];
+
+		m = group_member_at(n->group, k);
+		keytext_format_node_id(m->id, id);
+		if (strlen(text) >= 4 && strncasecmp(id, text, strlen(text)) == 0) {
+			if (found) {
+				*why = "ambiguous id prefix";
+				return NULL;
+			}
+			found = m;
+		}
+	}
+	return found;
+}
+
+/* Take ID off N's roster (a coordinator's act), publish, tell the rest. */
+static int network_drop_member(struct daemon *d, struct network *n, const uint8_t id[32])
+{
+	int ret = group_member_remove(n->group, id);
+
+	if (ret < 0)
+		return ret;
+	group_bump_version(n->group, wall_ms());
+	ret = network_encode(n);
+	if (ret == 0)
+		ret = network_save(d, n);
+	if (ret < 0)
+		return ret;
+	network_publish(d, n);
+	networks_apply(d);
+	networks_sync_all(d, n, NULL);
+	return 0;
+}
+
+json_t *networks_cmd_kick(struct daemon *d, json_t *args)
+{
+	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
+	const char *who = json_string_value(json_object_get(args, "peer"));
+	const struct group_member *m;
+	const char *why = "no such member";
+	char host[GROUP_HOSTNAME_MAX + 1];
+	uint8_t id[32];
+	int ret;
+
+	if (!n)
+		return ipc_response_error("no such network");
+	if (!n->coordinator)
+		return ipc_response_error("only a coordinator of %s can remove members", n->alias);
+	if (!who || !(m = network_member_resolve(n, who, &why)))
+		return ipc_response_error("%s: %s", why, who ? who : "");
+	if (memcmp(m->id, d->identity.sign_public, 32) == 0)
+		return ipc_response_error("that is this node; use ray leave %s", n->alias);
+	memcpy(id, m->id, 32);
+	snprintf(host, sizeof(host), "%s", m->hostname);
+	ret = network_drop_member(d, n, id);
+	if (ret < 0)
+		return ipc_response_error("cannot remove %s: %s", host, strerror(-ret));
+	log_info("network %s: %s removed", n->alias, host);
+	return ipc_response_ok(json_pack("{s:s, s:s}", "network", n->alias, "removed", host));
+}
+
+/* A coordinator heard (or did not hear) our LEAVE: now drop the peers of
+ * the network we left. Not when the session itself is going away. */
+static void networks_leave_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	(void)body;
+	(void)len;
+	if (status != -ECANCELED)
+		networks_apply(arg);
+}
+
+json_t *networks_cmd_leave(struct daemon *d, json_t *args)
+{
+	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
+	struct net_msg_room m = {0};
+	struct ctl_codec_writer w;
+	char alias[64];
+	uint8_t body[128];
+	unsigned asked = 0;
+	size_t len;
+
+	if (!n)
+		return ipc_response_error("no such network");
+	/* Best effort: the coordinators prune us when they hear it; this node
+	 * is out either way. */
+	memcpy(m.room, n->room, 32);
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_room_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	for (unsigned k = 0; k < group_member_count(n->group); k++) {
+		const struct group_member *mem = group_member_at(n->group, k);
+		struct peer *p;
+
+		if (!mem->coordinator || memcmp(mem->id, d->identity.sign_public, 32) == 0)
+			continue;
+		p = session_peer_by_node_id(d->session, mem->id);
+		if (p && session_request(d->session, p, CTL_MSG_LEAVE, body, len,
+					 NETWORKS_SYNC_TIMEOUT_NS, networks_leave_answer, d) == 0)
+			asked++;
+	}
+	snprintf(alias, sizeof(alias), "%s", n->alias);
+	/* The coordinators' peers stay until they answer (or time out). */
+	networks_forget(d, n);
+	if (!asked)
+		networks_apply(d);
+	log_info("left network %s", alias);
+	return ipc_response_ok(json_pack("{s:s}", "left", alias));
+}
+
+json_t *networks_cmd_invites(struct daemon *d, json_t *args)
+{
+	static const char *const states[] = {"open", "used", "revoked"};
+	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
+	json_t *revoke = json_object_get(args, "revoke"), *list;
+	const struct invite_ledger_entry *e;
+	size_t count;
+	int ret;
+
+	if (!n)
+		return ipc_response_error("no such network");
+	if (!n->coordinator)
+		return ipc_response_error("only a coordinator of %s has invites", n->alias);
+	if (revoke) {
+		if (!json_is_integer(revoke) || json_integer_value(revoke) <= 0 ||
+		    json_integer_value(revoke) > UINT32_MAX)
+			return ipc_response_error("--revoke needs an invite id");
+		ret = invite_ledger_revoke(n->ledger, (uint32_t)json_integer_value(revoke),
+					   wall_ms() / 1000);
+		if (ret == 0)
+			ret = network_save(d, n);
+		if (ret < 0)
+			return ipc_response_error("cannot revoke invite %lld: %s",
+						  (long long)json_integer_value(revoke),
+						  ret == -ENOENT ? "no such invite"
+								 : strerror(-ret));
+		return ipc_response_ok(json_pack("{s:O}", "revoked", revoke));
+	}
+	list = json_array();
+	e = invite_ledger_list(n->ledger, &count);
+	for (size_t i = 0; i < count; i++)
+		json_array_append_new(
+			list, json_pack("{s:I, s:s, s:I, s:b, s:s, s:I}", "id", (json_int_t)e[i].id,
+					"state", states[e[i].state], "expires",
+					(json_int_t)e[i].expires, "reusable", e[i].reusable,
+					"hostname", e[i].hostname, "uses", (json_int_t)e[i].uses));
+	return ipc_response_ok(json_pack("{s:o}", "invites", list));
 }
 
 /* ---- status ------------------------------------------------------------- */
@@ -1194,7 +1433,9 @@ void networks_stop(struct daemon *d)
 {
 	if (d->networks.timer)
 		loop_timer_cancel(d->loop, d->networks.timer);
-	d->networks.timer = 0;
+	if (d->networks.prune_timer)
+		loop_timer_cancel(d->loop, d->networks.prune_timer);
+	d->networks.timer = d->networks.prune_timer = 0;
 	/* A join's request is still in the session, whose freeing will call
 	 * back: answer now, free then. */
 	while (d->networks.joins) {

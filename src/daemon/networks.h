@@ -26,7 +26,7 @@ struct network;
 struct networks {
 	struct network *list[NETWORKS_MAX];
 	unsigned n;
-	uint64_t timer;
+	uint64_t timer, prune_timer;
 	struct networks_join *joins; /* `ray join`s waiting for a coordinator */
 };
 
@@ -49,6 +49,10 @@ bool networks_has_member(struct daemon *d, const uint8_t id[32]);
 json_t *networks_cmd_create(struct daemon *d, json_t *args);
 json_t *networks_cmd_invite(struct daemon *d, json_t *args);
 json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *args);
+json_t *networks_cmd_kick(struct daemon *d, json_t *args);
+json_t *networks_cmd_leave(struct daemon *d, json_t *args);
+/* {network} lists the invites; {network, revoke: ID} revokes one. */
+json_t *networks_cmd_invites(struct daemon *d, json_t *args);
 /* For `ray status`: one object per network with its members. */
 json_t *networks_status(struct daemon *d);
 

@@ -534,7 +534,7 @@ int group_member_remove(struct group *g, const uint8_t id[GROUP_ID_LEN])
 int group_member_set_hostname(struct group *g, const uint8_t id[GROUP_ID_LEN], const char *wish,
 			      char out_assigned[GROUP_HOSTNAME_MAX + 1])
 {
-	char want[GROUP_HOSTNAME_MAX + 1];
+	char want[GROUP_HOSTNAME_MAX + 1], name[GROUP_HOSTNAME_MAX + 1];
 	struct group_member *m;
 	bool found;
 	unsigned i = group_member_pos(g, id, &found);
@@ -550,9 +550,10 @@ int group_member_set_hostname(struct group *g, const uint8_t id[GROUP_ID_LEN], c
 	} else {
 		group_default_hostname(id, want);
 	}
-	group_resolve_hostname(g, want, id, 0, m->hostname);
+	group_resolve_hostname(g, want, id, 0, name);
+	memcpy(m->hostname, name, sizeof(name));
 	if (out_assigned)
-		memcpy(out_assigned, m->hostname, GROUP_HOSTNAME_MAX + 1);
+		memcpy(out_assigned, name, sizeof(name));
 	return 0;
 }
 

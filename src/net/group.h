@@ -49,7 +49,7 @@
  * or out of order, wrong types, over a cap, invalid hostname, duplicate or
  * unsorted ids, duplicate member hostnames or IPv4s, trailing bytes) with
  * -EBADMSG. Within the caps, without unknown fields, an encoding always fits
- * GROUP_MAX_BYTES (about 240 KiB at most).
+ * GROUP_MAX_BYTES (about 234 KiB at most).
  *
  * Invariants the mutators keep (decoding checks only the per-list ones
  * above): a node is a member or approved, not both; a hostname belongs to at

@@ -1,4 +1,5 @@
 #include "net/invite.h"
+#include "net/group.h"
 #include "crypto/keytext.h"
 #include "crypto/zbase32.h"
 #include "path/relay_client.h"
@@ -37,21 +38,6 @@ static size_t invite_trim(const char *text, const char **start)
 		len--;
 	*start = text;
 	return len;
-}
-
-bool invite_hostname_valid(const char *name)
-{
-	size_t len = strnlen(name, INVITE_HOSTNAME_MAX + 1);
-
-	if (len == 0 || len > INVITE_HOSTNAME_MAX || name[0] == '-' || name[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
-			return false;
-	}
-	return true;
 }
 
 /* A relay URL as relay_client_parse_url takes it, with the "http://" prefix
@@ -131,7 +117,7 @@ static int invite_build(const struct invite_code *c, uint8_t buf[INVITE_BUF_MAX]
 		return -EINVAL;
 	if (hlen > INVITE_HOSTNAME_MAX)
 		return -EMSGSIZE;
-	if (hlen > 0 && !invite_hostname_valid(c->hostname))
+	if (hlen > 0 && !group_hostname_valid(c->hostname))
 		return -EINVAL;
 	for (unsigned i = 0; i < c->nrelays; i++)
 		if ((err = invite_relay_check(c->relays[i])) < 0)
@@ -259,7 +245,7 @@ static int invite_read(const uint8_t *p, size_t len, struct invite_code *c)
 		memcpy(c->hostname, p + pos, hlen);
 		c->hostname[hlen] = '\0';
 		pos += hlen;
-		if (!invite_hostname_valid(c->hostname))
+		if (!group_hostname_valid(c->hostname))
 			return -EINVAL;
 	}
 

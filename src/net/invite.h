@@ -102,8 +102,4 @@ void invite_room_id_format(const uint8_t key[INVITE_KEY_LEN], char out[INVITE_RO
 /* Surrounding whitespace and upper case are accepted. Returns 0 or -EINVAL. */
 int invite_room_id_parse(const char *text, uint8_t key[INVITE_KEY_LEN]);
 
-/* A hostname as DESIGN.md §7 has it: a lowercase DNS label, 1..63 characters
- * of a-z, 0-9 and '-', not starting or ending with '-'. */
-bool invite_hostname_valid(const char *name);
-
 #endif

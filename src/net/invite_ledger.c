@@ -1,4 +1,5 @@
 #include "net/invite_ledger.h"
+#include "net/group.h"
 #include "crypto/keytext.h"
 
 #include <errno.h>
@@ -95,7 +96,7 @@ int invite_ledger_mint(struct invite_ledger *l, uint64_t now, uint64_t ttl, cons
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if (hostname && *hostname && !invite_hostname_valid(hostname)) {
+	if (hostname && *hostname && !group_hostname_valid(hostname)) {
 		ret = -EINVAL;
 		goto out;
 	}
@@ -384,7 +385,7 @@ static int invite_ledger_entry_parse(json_t *obj, struct invite_ledger_entry *e)
 	j = json_object_get(obj, "hostname");
 	if (!json_is_null(j)) {
 		s = invite_ledger_json_str(obj, "hostname", INVITE_HOSTNAME_MAX, false);
-		if (!s || !invite_hostname_valid(s))
+		if (!s || !group_hostname_valid(s))
 			return -EINVAL;
 		strcpy(e->hostname, s);
 	}

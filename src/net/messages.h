@@ -11,6 +11,9 @@
  *       request  {1: room bin32, 2: version uint}: "the roster changed";
  *                only a trigger to re-read the signed network record
  *       response {} (empty)
+ *   CTL_MSG_LEAVE (7)     member -> coordinators
+ *       request  {1: room bin32, 2: 0}: "take me off the roster"
+ *       response {} (empty)
  *   CTL_MSG_BLOB_GET (6)  member -> member
  *       request  {1: room bin32, 2: hash bin32}
  *       response {1: blob bin} whose BLAKE2b-256 is the hash asked for; the
@@ -20,7 +23,7 @@
  * network's roster, except JOIN (daemon/networks.c enforces it).
  *
  * JOIN refusals (negative status): -ENOENT no such network or invite,
- * -ESTALE invite expired, -EALREADY invite used, -ECANCELED invite revoked,
+ * -ESTALE invite expired, -EALREADY invite used, -EKEYREVOKED invite revoked,
  * -EPERM wrong secret or not allowed, -EADDRINUSE the invite's hostname is
  * taken, -EINPROGRESS queued for a coordinator's approval (closed network,
  * no invite), -ENOSPC network full. */
@@ -37,6 +40,7 @@ enum net_msg_method {
 	CTL_MSG_JOIN = 4,
 	CTL_MSG_SYNC = 5,
 	CTL_MSG_BLOB_GET = 6,
+	CTL_MSG_LEAVE = 7,
 };
 
 #define NET_MSG_HOSTNAME_MAX 63
@@ -55,7 +59,7 @@ int net_msg_join_encode(struct ctl_codec_writer *w, const struct net_msg_join *m
 /* 0 or -EBADMSG (missing room, half an invite, bad lengths). */
 int net_msg_join_decode(const uint8_t *buf, size_t len, struct net_msg_join *m);
 
-/* SYNC and BLOB_GET: a room and a number or a hash. */
+/* SYNC, LEAVE and BLOB_GET: a room and a number or a hash. */
 struct net_msg_room {
 	uint8_t room[32];
 	uint64_t version; /* SYNC */

@@ -40,8 +40,10 @@ json_get c '.networks[0].hostname == "gamma"' status >/dev/null || fail "c did n
 
 ip_of() { json_get "$1" ".networks[0].members[] | select(.hostname == \"$2\") | .ipv4" status; }
 members_on() { json_get "$1" '.networks[0].members | length' status; }
-wait_for 10 "b to see all three members" test "$(members_on b)" = 3
-wait_for 10 "a to see all three members" test "$(members_on a)" = 3
+# has_members NODE COUNT: for wait_for (a $(...) argument would be read once)
+has_members() { [ "$(members_on "$1")" = "$2" ]; }
+wait_for 10 "b to see all three members" has_members b 3
+wait_for 10 "a to see all three members" has_members a 3
 a4=$(ip_of b alpha)
 b4=$(ip_of a beta)
 c4=$(ip_of a gamma)

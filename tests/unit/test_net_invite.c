@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "crypto/zbase32.h"
+#include "net/group.h"
 #include "net/invite.h"
 
 static const char typical_text[] =
@@ -490,21 +491,21 @@ static void test_hostname_rule(void **state)
 	char long_name[70];
 
 	(void)state;
-	assert_true(invite_hostname_valid("a"));
-	assert_true(invite_hostname_valid("laptop-2"));
-	assert_true(invite_hostname_valid("0day"));
-	assert_false(invite_hostname_valid(""));
-	assert_false(invite_hostname_valid("-a"));
-	assert_false(invite_hostname_valid("a-"));
-	assert_false(invite_hostname_valid("A"));
-	assert_false(invite_hostname_valid("a.b"));
-	assert_false(invite_hostname_valid("a_b"));
+	assert_true(group_hostname_valid("a"));
+	assert_true(group_hostname_valid("laptop-2"));
+	assert_true(group_hostname_valid("0day"));
+	assert_false(group_hostname_valid(""));
+	assert_false(group_hostname_valid("-a"));
+	assert_false(group_hostname_valid("a-"));
+	assert_false(group_hostname_valid("A"));
+	assert_false(group_hostname_valid("a.b"));
+	assert_false(group_hostname_valid("a_b"));
 	memset(long_name, 'a', 63);
 	long_name[63] = '\0';
-	assert_true(invite_hostname_valid(long_name));
+	assert_true(group_hostname_valid(long_name));
 	long_name[63] = 'a';
 	long_name[64] = '\0';
-	assert_false(invite_hostname_valid(long_name));
+	assert_false(group_hostname_valid(long_name));
 }
 
 int main(void)
