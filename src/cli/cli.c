@@ -348,6 +348,26 @@ static int cmd_kick(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_hostname(struct cli *cli, int argc, char **argv)
+{
+	json_t *r;
+
+	if (argc != 2)
+		return cli_usage(cli_find("hostname"));
+	r = cli_call_timeout(cli, "hostname",
+			     json_pack("{s:s, s:s}", "network", argv[0], "hostname", argv[1]),
+			     30000);
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else
+		printf("this node is now %s in %s\n", json_str(r, "hostname"),
+		       json_str(r, "network"));
+	json_decref(r);
+	return 0;
+}
+
 static int cmd_leave(struct cli *cli, int argc, char **argv)
 {
 	json_t *r;
@@ -977,6 +997,10 @@ static const struct cli_command cli_commands[] = {
 	 "A coordinator removes PEER (hostname, host.net, mesh IP or id prefix);\n"
 	 "every member drops it within seconds.\n",
 	 cmd_kick},
+	{"hostname", "NET NAME", "rename this node in a network",
+	 "Asks a coordinator to rename this node; if NAME is taken the node gets\n"
+	 "NAME-1, NAME-2 ... Every member sees the new name within seconds.\n",
+	 cmd_hostname},
 	{"leave", "NET", "leave a network",
 	 "Tells the coordinators and forgets the network here.\n", cmd_leave},
 	{"join", "CODE [--name ALIAS] [--hostname H] [--json]",

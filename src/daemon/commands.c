@@ -526,6 +526,7 @@ static const struct command commands[] = {
 	{"invite", ACCESS_MUTATE, cmd_invite, NULL},
 	{"join", ACCESS_MUTATE, NULL, networks_cmd_join},
 	{"kick", ACCESS_MUTATE, cmd_kick, NULL},
+	{"hostname", ACCESS_MUTATE, NULL, networks_cmd_hostname},
 	{"leave", ACCESS_MUTATE, cmd_leave, NULL},
 	{"invites", ACCESS_MUTATE, cmd_invites, NULL},
 };

@@ -422,6 +422,8 @@ static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t
 static void networks_remove(struct daemon *d, struct network *n);
 static void networks_retry(struct loop *loop, void *arg);
 static int network_drop_member(struct daemon *d, struct network *n, const uint8_t id[32]);
+static int network_rename_member(struct daemon *d, struct network *n, const uint8_t id[32],
+				 const char *wish, char assigned[GROUP_HOSTNAME_MAX + 1]);
 
 static void networks_blob_answer(void *arg, int status, const uint8_t *body, size_t len)
 {
@@ -717,6 +719,22 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 		else
 			networks_respond_blob(d, p, req_id, n);
 		return true;
+	case CTL_MSG_RENAME: {
+		char assigned[GROUP_HOSTNAME_MAX + 1];
+
+		if (net_msg_join_decode(body, len, &join) < 0 || !join.hostname[0] || p->stranger ||
+		    !(n = networks_by_room(d, join.room)) || !n->coordinator ||
+		    !group_member_by_id(n->group, p->node_id)) {
+			session_respond(d->session, p, req_id, -EPERM, NULL, 0);
+			return true;
+		}
+		ret = network_rename_member(d, n, p->node_id, join.hostname, assigned);
+		if (ret < 0)
+			session_respond(d->session, p, req_id, ret, NULL, 0);
+		else
+			networks_respond_blob(d, p, req_id, n);
+		return true;
+	}
 	case CTL_MSG_SYNC:
 	case CTL_MSG_LEAVE:
 	case CTL_MSG_BLOB_GET:
@@ -1315,6 +1333,116 @@ json_t *networks_cmd_invites(struct daemon *d, json_t *args)
 					(json_int_t)e[i].expires, "reusable", e[i].reusable,
 					"hostname", e[i].hostname, "uses", (json_int_t)e[i].uses));
 	return ipc_response_ok(json_pack("{s:o}", "invites", list));
+}
+
+/* A coordinator renames member ID (collisions get name-1 ...), publishes,
+ * tells the others. */
+static int network_rename_member(struct daemon *d, struct network *n, const uint8_t id[32],
+				 const char *wish, char assigned[GROUP_HOSTNAME_MAX + 1])
+{
+	int ret = group_member_set_hostname(n->group, id, wish, assigned);
+
+	if (ret < 0)
+		return ret;
+	group_bump_version(n->group, wall_ms());
+	ret = network_encode(n);
+	if (ret == 0)
+		ret = network_save(d, n);
+	if (ret < 0)
+		return ret;
+	log_info("network %s: a member is now %s", n->alias, assigned);
+	network_publish(d, n);
+	networks_sync_all(d, n, id);
+	return 0;
+}
+
+struct networks_rename {
+	struct daemon *d;
+	struct ipc_request *req;
+	uint8_t room[32];
+};
+
+static void networks_rename_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct networks_rename *r = arg;
+	struct network *n = networks_by_room(r->d, r->room);
+	const struct group_member *me;
+	const uint8_t *blob;
+	size_t blob_len;
+
+	if (status == -ECANCELED && !n) {
+		ipc_request_reply(r->req, ipc_response_error("the network went away"));
+	} else if (status < 0 || !n) {
+		ipc_request_reply(
+			r->req,
+			ipc_response_error("rename refused: %s",
+					   status == -EINVAL
+						   ? "not a valid hostname"
+						   : strerror(status < 0 ? -status : ENOENT)));
+	} else if (net_msg_blob_decode(body, len, &blob, &blob_len) < 0 ||
+		   network_set_blob(n, blob, blob_len) < 0 ||
+		   !(me = group_member_by_id(n->group, r->d->identity.sign_public))) {
+		ipc_request_reply(r->req, ipc_response_error("the coordinator's answer is not a "
+							     "roster with this node in it"));
+	} else {
+		snprintf(n->hostname, sizeof(n->hostname), "%s", me->hostname);
+		network_save(r->d, n);
+		networks_apply(r->d);
+		ipc_request_reply(r->req,
+				  ipc_response_ok(json_pack("{s:s, s:s}", "network", n->alias,
+							    "hostname", me->hostname)));
+	}
+	free(r);
+}
+
+json_t *networks_cmd_hostname(struct daemon *d, struct ipc_request *req, json_t *args)
+{
+	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
+	const char *wish = json_string_value(json_object_get(args, "hostname"));
+	char assigned[GROUP_HOSTNAME_MAX + 1];
+	struct net_msg_join m = {0};
+	struct ctl_codec_writer w;
+	struct networks_rename *r;
+	uint8_t body[256];
+	size_t len;
+	int ret;
+
+	if (!n)
+		return ipc_response_error("no such network");
+	if (!wish || !group_hostname_valid(wish))
+		return ipc_response_error("'%s' is not a hostname (lowercase letters, digits and "
+					  "'-', up to 63)",
+					  wish ? wish : "");
+	if (n->coordinator) {
+		ret = network_rename_member(d, n, d->identity.sign_public, wish, assigned);
+		if (ret < 0)
+			return ipc_response_error("cannot rename: %s", strerror(-ret));
+		snprintf(n->hostname, sizeof(n->hostname), "%s", assigned);
+		network_save(d, n);
+		return ipc_response_ok(
+			json_pack("{s:s, s:s}", "network", n->alias, "hostname", assigned));
+	}
+	memcpy(m.room, n->room, 32);
+	snprintf(m.hostname, sizeof(m.hostname), "%s", wish);
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_join_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	for (unsigned k = 0; k < group_member_count(n->group); k++) {
+		const struct group_member *c = group_member_at(n->group, k);
+		struct peer *p = session_peer_by_node_id(d->session, c->id);
+
+		if (!c->coordinator || !p || !(r = calloc(1, sizeof(*r))))
+			continue;
+		r->d = d;
+		r->req = req;
+		memcpy(r->room, n->room, 32);
+		if (session_request(d->session, p, CTL_MSG_RENAME, body, len,
+				    NETWORKS_JOIN_TIMEOUT_NS, networks_rename_answer, r) == 0)
+			return IPC_DEFERRED;
+		free(r);
+	}
+	return ipc_response_error("no coordinator of %s is reachable to rename this node",
+				  n->alias);
 }
 
 /* ---- status ------------------------------------------------------------- */

@@ -11,6 +11,10 @@
  *       request  {1: room bin32, 2: version uint}: "the roster changed";
  *                only a trigger to re-read the signed network record
  *       response {} (empty)
+ *   CTL_MSG_RENAME (8)    member -> coordinator
+ *       request  a JOIN body without an invite: {1: room, 4: hostname}
+ *       response {1: blob}: the roster with the member's new hostname
+ *                (name-1, name-2 ... when the name is taken)
  *   CTL_MSG_LEAVE (7)     member -> coordinators
  *       request  {1: room bin32, 2: 0}: "take me off the roster"
  *       response {} (empty)
@@ -41,6 +45,7 @@ enum net_msg_method {
 	CTL_MSG_SYNC = 5,
 	CTL_MSG_BLOB_GET = 6,
 	CTL_MSG_LEAVE = 7,
+	CTL_MSG_RENAME = 8,
 };
 
 #define NET_MSG_HOSTNAME_MAX 63

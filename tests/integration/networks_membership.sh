@@ -36,6 +36,16 @@ c4=$(ip_of host-c)
 wait_for 10 "c reaches a" in_ns c ping -c 1 -W 1 "$a4"
 wait_for 10 "c reaches b" in_ns c ping -c 1 -W 1 "$b4"
 
+log "rename: b asks for a's name and gets alpha-1, everyone sees it within 5 s"
+json_get b '.hostname == "alpha-1"' hostname net2 alpha >/dev/null || fail "b was not renamed to alpha-1"
+has_host() { json_get "$1" ".networks[0].members | map(.hostname) | index(\"$2\") != null" status; }
+for n in a c d; do
+	wait_for 5 "$n to see alpha-1" has_host "$n" alpha-1
+done
+if has_host a host-b >/dev/null; then fail "the old name host-b is still listed"; fi
+json_get a '.hostname == "boss"' hostname net2 boss >/dev/null || fail "the coordinator cannot rename itself"
+wait_for 5 "c to see boss" has_host c boss
+
 log "invites: listed, one revoked and refused"
 code_r=$(json_get a .code invite net2)
 id_r=$(json_get a '.invites | map(select(.state == "open")) | .[0].id' invite net2 --list)
