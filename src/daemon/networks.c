@@ -74,7 +74,9 @@ struct networks_join {
 	char alias[64];
 	unsigned tried; /* coordinators asked so far */
 	uint8_t asked[32];
-	bool dead; /* answered at shutdown; freed when its request's callback runs */
+	bool dead;    /* answered at shutdown; freed when its request's callback runs */
+	bool by_room; /* no invite: an open network's room id */
+	struct record_request *record_req; /* by room: the network record, first */
 };
 
 static uint64_t wall_ms(void)
@@ -985,7 +987,7 @@ static const char *networks_refusal_text(int status)
 	case -EADDRINUSE:
 		return "the hostname this invite reserves is taken";
 	case -EINPROGRESS:
-		return "the network is closed: ask a coordinator to approve you";
+		return "the network is closed: ask a coordinator for an invite code (ray invite)";
 	case -ENOSPC:
 		return "the network is full";
 	default:
@@ -1047,7 +1049,7 @@ static void networks_join_answer(void *arg, int status, const uint8_t *body, siz
 static void networks_join_ask(struct networks_join *j)
 {
 	struct daemon *d = j->d;
-	struct net_msg_join m = {.has_invite = true};
+	struct net_msg_join m = {.has_invite = !j->by_room};
 	struct ctl_codec_writer w;
 	uint8_t body[256], wg[32];
 	size_t len;
@@ -1094,6 +1096,34 @@ static void networks_join_ask(struct networks_join *j)
 	sodium_memzero(body, sizeof(body));
 }
 
+static void networks_join_record(void *arg, int status, const struct record *rec)
+{
+	struct networks_join *j = arg;
+
+	j->record_req = NULL;
+	if (status < 0 || rec->kind != RECORD_NETWORK) {
+		networks_join_finish(
+			j, ipc_response_error("no such network: %s",
+					      status == -ENOENT
+						      ? "its relays know no record for it"
+						      : strerror(status < 0 ? -status : EPROTO)));
+		return;
+	}
+	for (unsigned i = 0;
+	     i < rec->body.network.seed_count && j->code.ncoordinators < INVITE_COORDINATORS_MAX;
+	     i++)
+		memcpy(j->code.coordinators[j->code.ncoordinators++], rec->body.network.seeds[i],
+		       32);
+	/* The coordinators' home relays come from their own records; ours is
+	 * a good first guess. */
+	for (unsigned i = 0; i < j->d->relays.nconns && j->code.nrelays < INVITE_RELAYS_MAX; i++) {
+		if (j->d->relays.conns[i].home)
+			snprintf(j->code.relays[j->code.nrelays++], sizeof(j->code.relays[0]), "%s",
+				 j->d->relays.conns[i].url);
+	}
+	networks_join_ask(j);
+}
+
 json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *args)
 {
 	const char *text = json_string_value(json_object_get(args, "code"));
@@ -1104,9 +1134,6 @@ json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *arg
 
 	if (!text)
 		return ipc_response_error("join needs an invite code or a room id");
-	if (invite_text_kind(text) == INVITE_TEXT_ROOM_ID)
-		return ipc_response_error("joining by room id is not supported yet; ask a "
-					  "coordinator for an invite code (ray invite NET)");
 	if (alias && !group_hostname_valid(alias))
 		return ipc_response_error("--name: '%s' is not a network name", alias);
 	if (hostname && !group_hostname_valid(hostname))
@@ -1114,7 +1141,12 @@ json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *arg
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return ipc_response_error("out of memory");
-	ret = invite_code_parse(text, &j->code);
+	if (invite_text_kind(text) == INVITE_TEXT_ROOM_ID) {
+		j->by_room = true;
+		ret = invite_room_id_parse(text, j->code.network_key);
+	} else {
+		ret = invite_code_parse(text, &j->code);
+	}
 	if (ret < 0) {
 		free(j);
 		return ipc_response_error("invalid invite code: %s",
@@ -1137,7 +1169,20 @@ json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *arg
 	j->req = req;
 	j->next = d->networks.joins;
 	d->networks.joins = j;
-	networks_join_ask(j);
+	if (!j->by_room) {
+		networks_join_ask(j);
+		return IPC_DEFERRED;
+	}
+	/* By room id: the signed network record names the coordinators. */
+	ret = relays_fetch_record(d, j->code.network_key, networks_join_record, j, &j->record_req);
+	if (ret < 0) {
+		d->networks.joins = j->next;
+		free(j);
+		return ipc_response_error("cannot look the network up: %s",
+					  ret == -ENOENT
+						  ? "no relay configured (ray daemon --relay)"
+						  : strerror(-ret));
+	}
 	return IPC_DEFERRED;
 }
 
@@ -1572,6 +1617,12 @@ void networks_stop(struct daemon *d)
 		d->networks.joins = j->next;
 		ipc_request_reply(j->req, ipc_response_error("the daemon is shutting down"));
 		sodium_memzero(&j->code, sizeof(j->code));
+		if (j->record_req) {
+			/* still looking the network up: no session request yet */
+			record_client_cancel(j->record_req);
+			free(j);
+			continue;
+		}
 		j->dead = true;
 	}
 	for (unsigned i = 0; i < d->networks.n; i++)

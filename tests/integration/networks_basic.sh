@@ -2,7 +2,8 @@
 # Networks (issue 5), the first slice: A creates a closed network and invites
 # B (plain code) and C (code bound to a hostname); all three reach each other
 # by mesh IPv4 through the relay and directly; `ray status` lists everyone;
-# a used or expired invite is refused with its own message; every daemon
+# a used or expired invite is refused with its own message; an open network
+# admits by room id, a closed one refuses; every daemon
 # (one SIGKILLed) comes back into the network with no command.
 #
 #   relay 198.18.0.1 ── inet bridge ── a 198.18.0.2, b .3, c .4, d .5
@@ -64,6 +65,15 @@ grep -q "expired" "$T_DIR/expired.err" || fail "expired invite: $(cat "$T_DIR/ex
 if ray_on d join "ray1-notacode" 2>"$T_DIR/bad.err"; then fail "garbage admitted d"; fi
 grep -q "invalid invite code" "$T_DIR/bad.err" || fail "bad code: $(cat "$T_DIR/bad.err")"
 if in_ns d ping -c 1 -W 1 "$a4" >/dev/null 2>&1; then fail "d, not a member, reaches a"; fi
+
+log "join by room id: a closed network refuses, an open one admits"
+room1=$(json_get a .networks[0].room_id status)
+if ray_on d join "$room1" 2>"$T_DIR/closed.err"; then fail "a closed network admitted d by room id"; fi
+grep -q "closed" "$T_DIR/closed.err" || fail "closed network: $(cat "$T_DIR/closed.err")"
+room2=$(json_get a .room_id create --open --name pub)
+run ray_on d join "$room2" --hostname delta
+wait_for 10 "d to ping a through the open network" in_ns d ping -c 1 -W 1 "$a4"
+if in_ns d ping -c 1 -W 1 "$b4" >/dev/null 2>&1; then fail "d reaches b, who is not in pub"; fi
 
 log "restart: a and b stop, c is killed; all come back into net1 by themselves"
 daemon_stop a
