@@ -368,6 +368,34 @@ static int cmd_hostname(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_admin(struct cli *cli, int argc, char **argv)
+{
+	json_t *r, *v;
+	size_t i;
+
+	if (argc == 3 && strcmp(argv[0], "add") == 0)
+		r = cli_call_timeout(cli, "admin",
+				     json_pack("{s:s, s:s}", "network", argv[1], "peer", argv[2]),
+				     30000);
+	else if (argc == 2 && strcmp(argv[0], "list") == 0)
+		r = cli_call(cli, "admin", json_pack("{s:s}", "network", argv[1]));
+	else
+		return cli_usage(cli_find("admin"));
+	if (!r)
+		return 1;
+	if (cli->json) {
+		cli_print_json(r);
+	} else if (argc == 3) {
+		printf("%s is a coordinator of %s now\n", json_str(r, "coordinator"),
+		       json_str(r, "network"));
+	} else {
+		json_array_foreach(json_object_get(r, "coordinators"), i, v)
+			printf("%s\n", json_string_value(v));
+	}
+	json_decref(r);
+	return 0;
+}
+
 static int cmd_leave(struct cli *cli, int argc, char **argv)
 {
 	json_t *r;
@@ -997,6 +1025,11 @@ static const struct cli_command cli_commands[] = {
 	 "A coordinator removes PEER (hostname, host.net, mesh IP or id prefix);\n"
 	 "every member drops it within seconds.\n",
 	 cmd_kick},
+	{"admin", "add NET PEER | list NET", "co-coordinators of a network",
+	 "add: give PEER the network key, so it can admit, invite and publish\n"
+	 "too (admission keeps working when any one coordinator is offline).\n"
+	 "list: the coordinators.\n",
+	 cmd_admin},
 	{"hostname", "NET NAME", "rename this node in a network",
 	 "Asks a coordinator to rename this node; if NAME is taken the node gets\n"
 	 "NAME-1, NAME-2 ... Every member sees the new name within seconds.\n",

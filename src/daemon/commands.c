@@ -527,6 +527,7 @@ static const struct command commands[] = {
 	{"join", ACCESS_MUTATE, NULL, networks_cmd_join},
 	{"kick", ACCESS_MUTATE, cmd_kick, NULL},
 	{"hostname", ACCESS_MUTATE, NULL, networks_cmd_hostname},
+	{"admin", ACCESS_MUTATE, NULL, networks_cmd_admin},
 	{"leave", ACCESS_MUTATE, cmd_leave, NULL},
 	{"invites", ACCESS_MUTATE, cmd_invites, NULL},
 };

@@ -422,6 +422,7 @@ struct networks_refresh {
 
 static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t *except);
 static void networks_remove(struct daemon *d, struct network *n);
+static int networks_take_grant(struct daemon *d, struct peer *p, const struct net_msg_grant *g);
 static void networks_retry(struct loop *loop, void *arg);
 static int network_drop_member(struct daemon *d, struct network *n, const uint8_t id[32]);
 static int network_rename_member(struct daemon *d, struct network *n, const uint8_t id[32],
@@ -444,6 +445,21 @@ static void networks_blob_answer(void *arg, int status, const uint8_t *body, siz
 	if (sodium_memcmp(hash, r->want, 32) != 0) {
 		log_warn("network %s: a peer sent a roster that is not the signed one", n->alias);
 		goto out;
+	}
+	/* The signed record names a roster older than ours (a coordinator
+	 * that was away published it, or ours is newer): keep ours and, as a
+	 * coordinator, publish it. */
+	{
+		struct group *g;
+
+		if (group_decode(blob, blob_len, &g) < 0)
+			goto out;
+		if (group_version(g) <= group_version(n->group)) {
+			group_free(g);
+			network_publish(r->d, n);
+			goto out;
+		}
+		group_free(g);
 	}
 	if (network_set_blob(n, blob, blob_len) < 0)
 		goto out;
@@ -476,12 +492,17 @@ static void networks_blob_fetch(struct daemon *d, struct network *n, struct netw
 	size_t len;
 	struct peer *p = source ? session_peer_by_node_id(d->session, source) : NULL;
 
-	for (unsigned k = 0; !p && k < group_member_count(n->group); k++) {
-		const struct group_member *mem = group_member_at(n->group, k);
-		struct peer *q = session_peer_by_node_id(d->session, mem->id);
+	/* one with a session, else a coordinator, else anyone: the request
+	 * itself makes the session */
+	for (int pass = 0; pass < 3 && !p; pass++) {
+		for (unsigned k = 0; !p && k < group_member_count(n->group); k++) {
+			const struct group_member *mem = group_member_at(n->group, k);
+			struct peer *q = session_peer_by_node_id(d->session, mem->id);
 
-		if (q && q->last_handshake)
-			p = q;
+			if (q && (pass == 2 || (pass == 0 && q->last_handshake) ||
+				  (pass == 1 && mem->coordinator)))
+				p = q;
+		}
 	}
 	if (!p) {
 		n->refreshing = false;
@@ -537,8 +558,13 @@ static void networks_record_answer(void *arg, int status, const struct record *r
 		n->retry_timer =
 			loop_timer_add(c->d->loop, NETWORKS_SYNC_RETRY_MS, networks_retry, n);
 	if (status < 0 || rec->kind != RECORD_NETWORK ||
-	    memcmp(rec->body.network.group_hash, n->hash, 32) == 0)
+	    memcmp(rec->body.network.group_hash, n->hash, 32) == 0) {
+		/* none at the relay, or ours: a coordinator (re)publishes it,
+		 * which also keeps it from expiring */
+		if (n->coordinator && (status == 0 || status == -ENOENT || status == -ESTALE))
+			network_publish(c->d, n);
 		goto out;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		goto out;
@@ -721,6 +747,16 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 		else
 			networks_respond_blob(d, p, req_id, n);
 		return true;
+	case CTL_MSG_ADMIN_GRANT: {
+		struct net_msg_grant grant;
+
+		ret = net_msg_grant_decode(body, len, &grant);
+		if (ret == 0)
+			ret = networks_take_grant(d, p, &grant);
+		sodium_memzero(&grant, sizeof(grant));
+		session_respond(d->session, p, req_id, ret, NULL, 0);
+		return true;
+	}
 	case CTL_MSG_RENAME: {
 		char assigned[GROUP_HOSTNAME_MAX + 1];
 
@@ -1490,6 +1526,147 @@ json_t *networks_cmd_hostname(struct daemon *d, struct ipc_request *req, json_t 
 				  n->alias);
 }
 
+/* ---- co-coordinators ------------------------------------------------------ */
+
+/* A coordinator of N on our roster gave us N's key. */
+static int networks_take_grant(struct daemon *d, struct peer *p, const struct net_msg_grant *g)
+{
+	struct network *n = networks_by_room(d, g->room);
+	const struct group_member *sender;
+	uint8_t pk[32];
+	int ret;
+
+	if (!n || p->stranger || !(sender = group_member_by_id(n->group, p->node_id)) ||
+	    !sender->coordinator)
+		return -EPERM;
+	if (crypto_sign_ed25519_sk_to_pk(pk, g->secret) != 0 || sodium_memcmp(pk, n->room, 32) != 0)
+		return -EKEYREJECTED;
+	if (n->coordinator)
+		return 0;
+	n->ledger = invite_ledger_new();
+	if (!n->ledger)
+		return -ENOMEM;
+	memcpy(n->secret, g->secret, sizeof(n->secret));
+	n->coordinator = true;
+	ret = network_save(d, n);
+	if (ret < 0) {
+		/* not saved: not taken, so a restart cannot half-forget it */
+		sodium_memzero(n->secret, sizeof(n->secret));
+		invite_ledger_free(n->ledger);
+		n->ledger = NULL;
+		n->coordinator = false;
+		return ret;
+	}
+	log_info("network %s: this node is a coordinator now", n->alias);
+	networks_apply(d);
+	return 0;
+}
+
+struct networks_grant {
+	struct daemon *d;
+	struct ipc_request *req;
+	uint8_t room[32];
+	uint8_t member[32];
+	char hostname[GROUP_HOSTNAME_MAX + 1];
+};
+
+static void networks_grant_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct networks_grant *g = arg;
+	struct network *n = networks_by_room(g->d, g->room);
+	int ret;
+
+	(void)body;
+	(void)len;
+	if (status < 0 || !n) {
+		ipc_request_reply(g->req,
+				  ipc_response_error("%s did not take the key: %s", g->hostname,
+						     strerror(status < 0 ? -status : ENOENT)));
+		goto out;
+	}
+	ret = group_member_set_coordinator(n->group, g->member, true);
+	if (ret == 0) {
+		group_bump_version(n->group, wall_ms());
+		ret = network_encode(n);
+	}
+	if (ret == 0)
+		ret = network_save(g->d, n);
+	if (ret < 0) {
+		ipc_request_reply(g->req, ipc_response_error("%s has the key, but the roster "
+							     "could not be updated: %s",
+							     g->hostname, strerror(-ret)));
+		goto out;
+	}
+	log_info("network %s: %s is a coordinator now", n->alias, g->hostname);
+	network_publish(g->d, n);
+	networks_sync_all(g->d, n, NULL);
+	ipc_request_reply(g->req, ipc_response_ok(json_pack("{s:s, s:s}", "network", n->alias,
+							    "coordinator", g->hostname)));
+out:
+	free(g);
+}
+
+json_t *networks_cmd_admin(struct daemon *d, struct ipc_request *req, json_t *args)
+{
+	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
+	const char *who = json_string_value(json_object_get(args, "peer"));
+	const char *why = "no such member";
+	const struct group_member *m;
+	struct net_msg_grant msg;
+	struct ctl_codec_writer w;
+	struct networks_grant *g;
+	uint8_t body[160];
+	struct peer *p;
+	size_t len;
+	int ret;
+
+	if (!n)
+		return ipc_response_error("no such network");
+	if (!who) {
+		json_t *list = json_array();
+
+		for (unsigned k = 0; k < group_member_count(n->group); k++) {
+			m = group_member_at(n->group, k);
+			if (m->coordinator)
+				json_array_append_new(list, json_string(m->hostname));
+		}
+		return ipc_response_ok(
+			json_pack("{s:s, s:o}", "network", n->alias, "coordinators", list));
+	}
+	if (!n->coordinator)
+		return ipc_response_error("only a coordinator of %s can grant its key", n->alias);
+	if (!(m = network_member_resolve(n, who, &why)))
+		return ipc_response_error("%s: %s", why, who);
+	if (m->coordinator)
+		return ipc_response_error("%s is a coordinator already", m->hostname);
+	p = session_peer_by_node_id(d->session, m->id);
+	if (!p || !p->last_handshake)
+		return ipc_response_error("%s is not reachable now; try when it is online",
+					  m->hostname);
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return ipc_response_error("out of memory");
+	g->d = d;
+	g->req = req;
+	memcpy(g->room, n->room, 32);
+	memcpy(g->member, m->id, 32);
+	snprintf(g->hostname, sizeof(g->hostname), "%s", m->hostname);
+	memcpy(msg.room, n->room, 32);
+	memcpy(msg.secret, n->secret, sizeof(msg.secret));
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_grant_encode(&w, &msg);
+	ctl_codec_writer_data(&w, &len);
+	ret = session_request(d->session, p, CTL_MSG_ADMIN_GRANT, body, len,
+			      NETWORKS_JOIN_TIMEOUT_NS, networks_grant_answer, g);
+	sodium_memzero(&msg, sizeof(msg));
+	sodium_memzero(body, sizeof(body));
+	if (ret < 0) {
+		free(g);
+		return ipc_response_error("cannot reach %s: %s", m->hostname, strerror(-ret));
+	}
+	return IPC_DEFERRED;
+}
+
 /* ---- status ------------------------------------------------------------- */
 
 json_t *networks_status(struct daemon *d)
@@ -1580,10 +1757,7 @@ static void networks_tick(struct loop *loop, void *arg)
 	for (unsigned i = 0; i < d->networks.n; i++) {
 		struct network *n = d->networks.list[i];
 
-		if (n->coordinator)
-			network_publish(d, n);
-		else
-			networks_refresh(d, n, NULL);
+		networks_refresh(d, n, NULL);
 	}
 	/* strangers that did not join in time */
 	for (p = session_peers(d->session); p; p = next) {
@@ -1595,10 +1769,10 @@ static void networks_tick(struct loop *loop, void *arg)
 
 void networks_start(struct daemon *d)
 {
-	for (unsigned i = 0; i < d->networks.n; i++) {
-		if (d->networks.list[i]->coordinator)
-			network_publish(d, d->networks.list[i]);
-	}
+	/* What the relays hold first: another coordinator may have changed
+	 * the roster while this node was away. */
+	for (unsigned i = 0; i < d->networks.n; i++)
+		networks_refresh(d, d->networks.list[i], NULL);
 	d->networks.timer = loop_timer_add(d->loop, NETWORKS_TICK_MS, networks_tick, d);
 }
 

@@ -10,6 +10,7 @@
 #define KEY_VERSION  2
 #define KEY_HASH     2
 #define KEY_BLOB     1
+#define KEY_SECRET64 5
 
 int net_msg_join_encode(struct ctl_codec_writer *w, const struct net_msg_join *m)
 {
@@ -177,5 +178,46 @@ int net_msg_blob_decode(const uint8_t *buf, size_t len, const uint8_t **blob, si
 		err = ctl_codec_reader_end(&r);
 	if (!err && (!seen || *blob_len > NET_MSG_BLOB_MAX))
 		err = -EBADMSG;
+	return err ? -EBADMSG : 0;
+}
+
+int net_msg_grant_encode(struct ctl_codec_writer *w, const struct net_msg_grant *m)
+{
+	ctl_codec_put_map(w, 2);
+	ctl_codec_put_uint(w, KEY_ROOM);
+	ctl_codec_put_bin(w, m->room, sizeof(m->room));
+	ctl_codec_put_uint(w, KEY_SECRET64);
+	ctl_codec_put_bin(w, m->secret, sizeof(m->secret));
+	return ctl_codec_writer_error(w);
+}
+
+int net_msg_grant_decode(const uint8_t *buf, size_t len, struct net_msg_grant *m)
+{
+	struct ctl_codec_reader r;
+	struct ctl_codec_map map;
+	unsigned seen = 0;
+	uint64_t key;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	ctl_codec_reader_init(&r, buf, len, 0);
+	err = ctl_codec_map_begin(&r, &map);
+	while (!err && (err = ctl_codec_map_next(&r, &map, &key)) > 0) {
+		if (key == KEY_ROOM) {
+			err = get_fixed_bin(&r, m->room, sizeof(m->room));
+			seen |= 1;
+		} else if (key == KEY_SECRET64) {
+			err = get_fixed_bin(&r, m->secret, sizeof(m->secret));
+			seen |= 2;
+		} else {
+			err = ctl_codec_skip(&r);
+		}
+	}
+	if (!err)
+		err = ctl_codec_reader_end(&r);
+	if (!err && seen != 3)
+		err = -EBADMSG;
+	if (err)
+		memset(m, 0, sizeof(*m));
 	return err ? -EBADMSG : 0;
 }

@@ -11,6 +11,12 @@
  *       request  {1: room bin32, 2: version uint}: "the roster changed";
  *                only a trigger to re-read the signed network record
  *       response {} (empty)
+ *   CTL_MSG_ADMIN_GRANT (9) coordinator -> member
+ *       request  {1: room bin32, 5: network secret key bin64}: "you are a
+ *                coordinator now" (inside the WireGuard session: encrypted
+ *                end to end); accepted only from a coordinator on our
+ *                roster, and only a key whose public half is the room
+ *       response {} (empty)
  *   CTL_MSG_RENAME (8)    member -> coordinator
  *       request  a JOIN body without an invite: {1: room, 4: hostname}
  *       response {1: blob}: the roster with the member's new hostname
@@ -46,6 +52,7 @@ enum net_msg_method {
 	CTL_MSG_BLOB_GET = 6,
 	CTL_MSG_LEAVE = 7,
 	CTL_MSG_RENAME = 8,
+	CTL_MSG_ADMIN_GRANT = 9,
 };
 
 #define NET_MSG_HOSTNAME_MAX 63
@@ -74,6 +81,14 @@ struct net_msg_room {
 
 int net_msg_room_encode(struct ctl_codec_writer *w, const struct net_msg_room *m);
 int net_msg_room_decode(const uint8_t *buf, size_t len, struct net_msg_room *m);
+
+/* ADMIN_GRANT. */
+struct net_msg_grant {
+	uint8_t room[32];
+	uint8_t secret[64];
+};
+int net_msg_grant_encode(struct ctl_codec_writer *w, const struct net_msg_grant *m);
+int net_msg_grant_decode(const uint8_t *buf, size_t len, struct net_msg_grant *m);
 
 /* JOIN and BLOB_GET responses: {1: blob}. BLOB points into BUF. */
 int net_msg_blob_encode(struct ctl_codec_writer *w, const uint8_t *blob, size_t len);

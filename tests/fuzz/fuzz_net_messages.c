@@ -40,6 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (room.has_hash && memcmp(room.hash, room2.hash, 32)))
 			abort();
 	}
+	{
+		struct net_msg_grant g, g2;
+
+		if (net_msg_grant_decode(data, size, &g) == 0) {
+			ctl_codec_writer_init(&w, buf, sizeof(buf));
+			if (net_msg_grant_encode(&w, &g) != 0)
+				abort();
+			ctl_codec_writer_data(&w, &len);
+			if (net_msg_grant_decode(buf, len, &g2) != 0 || memcmp(&g, &g2, sizeof(g)))
+				abort();
+		}
+	}
 	if (net_msg_blob_decode(data, size, &blob, &blen) == 0 &&
 	    (blob < data || blob + blen > data + size))
 		abort();

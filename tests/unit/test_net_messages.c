@@ -127,12 +127,32 @@ static void test_room_and_blob(void **state)
 		assert_int_equal(net_msg_blob_decode(buf, i, &blob, &blen), -EBADMSG);
 }
 
+static void test_grant(void **state)
+{
+	struct net_msg_grant in, out;
+	struct ctl_codec_writer w;
+	uint8_t buf[256];
+	size_t len;
+
+	(void)state;
+	memset(in.room, 1, sizeof(in.room));
+	memset(in.secret, 2, sizeof(in.secret));
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(net_msg_grant_encode(&w, &in), 0);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_grant_decode(buf, len, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(net_msg_grant_decode(buf, i, &out), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_join_round_trip),
 		cmocka_unit_test(test_join_refusals),
 		cmocka_unit_test(test_room_and_blob),
+		cmocka_unit_test(test_grant),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,49 @@
+#!/bin/bash
+# Co-coordinators (issue 5): a grants b the network key; with a stopped, b
+# invites c and admits it, and c reaches b; when a comes back it learns of c.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nat_lib.sh"
+
+nat_inet
+nat_relay
+i=2
+for n in a b c; do
+	netns_add "$n"
+	nat_attach "$n" "198.18.0.$i"
+	i=$((i + 1))
+done
+for n in a b c; do
+	nat_node "$n"
+done
+
+run ray_on a create --name net3 --hostname alpha >/dev/null
+run ray_on b join "$(json_get a .code invite net3)" --hostname beta >/dev/null
+wait_for 10 "a to reach b" sh -c "ray_ok=\$(ip netns exec $T_ID-a ping -c 1 -W 1 \
+	$(json_get a '.networks[0].members[] | select(.hostname == "beta") | .ipv4' status))"
+
+log "a makes b a coordinator"
+if ray_on c admin add net3 beta 2>/dev/null; then fail "a non-member granted a key"; fi
+run ray_on a admin add net3 beta
+json_get b '.networks[0].role == "coordinator"' status >/dev/null || fail "b is not a coordinator"
+wait_for 5 "b's roster to list it as coordinator" json_get b \
+	'.networks[0].members[] | select(.hostname == "beta") | .coordinator' status
+run ray_on a admin list net3
+
+log "a stops; b invites and admits c"
+daemon_stop a
+code=$(json_get b .code invite net3)
+run ray_on c join "$code" --hostname gamma
+b4=$(json_get c '.networks[0].members[] | select(.hostname == "beta") | .ipv4' status)
+wait_for 10 "c to reach b" in_ns c ping -c 1 -W 1 "$b4"
+
+log "a comes back and learns of c from the signed record"
+daemon_start a
+has_gamma() { json_get a '.networks[0].members | map(.hostname) | index("gamma") != null' status; }
+wait_for 40 "a to see gamma" has_gamma
+c4=$(json_get a '.networks[0].members[] | select(.hostname == "gamma") | .ipv4' status)
+wait_for 10 "a to reach c" in_ns a ping -c 1 -W 1 "$c4"
+
+for n in a b c; do
+	daemon_stop "$n"
+done
+log "PASS networks_admin"
