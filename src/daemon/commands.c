@@ -289,9 +289,12 @@ static struct peer *peer_resolve(struct daemon *d, const char *name, const char 
 				return p;
 		return NULL;
 	}
+	/* a hostname in one of our networks, or host.network */
+	if (networks_resolve_member(d, name, node_id) == 0)
+		return session_peer_by_node_id(d->session, node_id);
 	if (n < 4 || n >= NODE_ID_TEXT_LEN) {
-		*err = "not a node id, a unique id prefix (4+ characters), a mesh address or "
-		       "wg:KEY";
+		*err = "not a member's hostname, a node id, a unique id prefix (4+ characters), "
+		       "a mesh address or wg:KEY";
 		return NULL;
 	}
 	for (struct peer *p = session_peers(d->session); p; p = p->next) {

@@ -1803,3 +1803,33 @@ void networks_stop(struct daemon *d)
 		network_free(d->networks.list[i]);
 	d->networks.n = 0;
 }
+
+int networks_resolve_member(struct daemon *d, const char *text, uint8_t id[32])
+{
+	const struct group_member *found = NULL;
+	const char *dot = strchr(text, '.');
+	size_t hlen = dot ? (size_t)(dot - text) : strlen(text);
+	char host[GROUP_HOSTNAME_MAX + 1];
+
+	if (hlen == 0 || hlen > GROUP_HOSTNAME_MAX)
+		return -ENOENT;
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		struct network *n = d->networks.list[i];
+		const struct group_member *m;
+
+		if (dot && strcmp(dot + 1, n->alias) != 0)
+			continue;
+		m = group_member_by_hostname(n->group, host);
+		if (!m || memcmp(m->id, d->identity.sign_public, 32) == 0)
+			continue;
+		if (found && memcmp(found->id, m->id, 32) != 0)
+			return -EEXIST; /* the same name in two networks: say which */
+		found = m;
+	}
+	if (!found)
+		return -ENOENT;
+	memcpy(id, found->id, 32);
+	return 0;
+}

@@ -42,6 +42,11 @@ void networks_stop(struct daemon *d);
 bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint32_t method,
 			 const uint8_t *body, size_t len);
 
+/* The node id of the member called TEXT ("host" or "host.network") in our
+ * networks. -ENOENT none, -EEXIST the name means different nodes in two
+ * networks. */
+int networks_resolve_member(struct daemon *d, const char *text, uint8_t id[32]);
+
 /* Whether node ID is on the roster of any of our networks. */
 bool networks_has_member(struct daemon *d, const uint8_t id[32]);
 

@@ -54,6 +54,8 @@ for pair in "a $b4" "a $c4" "b $a4" "b $c4" "c $a4" "c $b4"; do
 	wait_for 10 "$1 to ping $2" in_ns "$1" ping -c 1 -W 1 "$2"
 done
 run ray_on b status
+run ray_on b ping alpha -c 1
+run ray_on b ping gamma.net1 -c 1
 
 log "a used invite and an expired one are refused, each with its reason"
 if ray_on d join "$code_b" 2>"$T_DIR/used.err"; then fail "a used invite admitted d"; fi
