@@ -396,6 +396,36 @@ static int cmd_admin(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_requests(struct cli *cli, int argc, char **argv)
+{
+	json_t *r, *v;
+	size_t i;
+
+	if (argc == 1)
+		r = cli_call(cli, "requests", json_pack("{s:s}", "network", argv[0]));
+	else if (argc == 3 && (strcmp(argv[1], "accept") == 0 || strcmp(argv[1], "deny") == 0))
+		r = cli_call(cli, "requests",
+			     json_pack("{s:s, s:s, s:s}", "network", argv[0], "action", argv[1],
+				       "id", argv[2]));
+	else
+		return cli_usage(cli_find("requests"));
+	if (!r)
+		return 1;
+	if (cli->json) {
+		cli_print_json(r);
+	} else if (argc == 3) {
+		printf("%s %s\n", argv[2], strcmp(argv[1], "accept") == 0 ? "admitted" : "denied");
+	} else {
+		json_array_foreach(json_object_get(r, "requests"), i, v) printf(
+			"%.12s  %-20s %llds ago\n", json_str(v, "id"), json_str(v, "hostname"),
+			(long long)json_integer_value(json_object_get(v, "age_s")));
+		if (!json_array_size(json_object_get(r, "requests")))
+			printf("no pending requests\n");
+	}
+	json_decref(r);
+	return 0;
+}
+
 static int cmd_leave(struct cli *cli, int argc, char **argv)
 {
 	json_t *r;
@@ -467,6 +497,9 @@ static int cmd_join(struct cli *cli, int argc, char **argv)
 		return 1;
 	if (cli->json)
 		cli_print_json(r);
+	else if (json_is_true(json_object_get(r, "pending")))
+		printf("the network is closed: your request waits for a coordinator's approval\n"
+		       "(ray requests NET accept on their side); the join completes by itself\n");
 	else
 		printf("joined network %s as %s (%s, %s)\n", json_str(r, "name"),
 		       json_str(r, "hostname"), json_str(r, "ipv4"), json_str(r, "ipv6"));
@@ -1025,6 +1058,10 @@ static const struct cli_command cli_commands[] = {
 	 "A coordinator removes PEER (hostname, host.net, mesh IP or id prefix);\n"
 	 "every member drops it within seconds.\n",
 	 cmd_kick},
+	{"requests", "NET [accept|deny ID]", "join requests waiting for approval",
+	 "Lists who asked to join the closed network NET by its room id, or admits\n"
+	 "or refuses one (ID: id prefix or the hostname it asked for).\n",
+	 cmd_requests},
 	{"admin", "add NET PEER | list NET", "co-coordinators of a network",
 	 "add: give PEER the network key, so it can admit, invite and publish\n"
 	 "too (admission keeps working when any one coordinator is offline).\n"

@@ -513,6 +513,12 @@ static json_t *cmd_invites(struct daemon *d, json_t *args, const struct ipc_call
 	return networks_cmd_invites(d, args);
 }
 
+static json_t *cmd_requests(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return networks_cmd_requests(d, args);
+}
+
 static const struct command commands[] = {
 	{"status", ACCESS_READ, cmd_status, NULL},
 	{"id", ACCESS_READ, cmd_id, NULL},
@@ -531,6 +537,7 @@ static const struct command commands[] = {
 	{"kick", ACCESS_MUTATE, cmd_kick, NULL},
 	{"hostname", ACCESS_MUTATE, NULL, networks_cmd_hostname},
 	{"admin", ACCESS_MUTATE, NULL, networks_cmd_admin},
+	{"requests", ACCESS_MUTATE, cmd_requests, NULL},
 	{"leave", ACCESS_MUTATE, cmd_leave, NULL},
 	{"invites", ACCESS_MUTATE, cmd_invites, NULL},
 };

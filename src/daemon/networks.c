@@ -39,7 +39,18 @@
 #define NETWORKS_STRANGER_LIFE_NS (120000ull * 1000000)
 #define NETWORKS_INVITE_TTL_S	  (7 * 24 * 3600ull)
 #define NETWORKS_SYNC_RETRIES	  8
+#define NETWORKS_REQUESTS_MAX	  64
+#define NETWORKS_REQUEST_LIFE_MS  (3600 * 1000ull)
+#define NETWORKS_PENDING_RETRY_MS 5000
 #define NETWORKS_SYNC_RETRY_MS	  500
+
+/* Someone asked to join a closed network by its room id. */
+struct networks_request {
+	bool used, denied;
+	uint8_t id[32];
+	char hostname[GROUP_HOSTNAME_MAX + 1];
+	uint64_t when_ms;
+};
 
 struct network {
 	char alias[64];	  /* what commands call it here */
@@ -63,6 +74,8 @@ struct network {
 	uint8_t want_source[32];
 	uint64_t retry_timer;
 	struct daemon *d;
+	/* join requests waiting for approval (closed network, by room id) */
+	struct networks_request requests[NETWORKS_REQUESTS_MAX];
 };
 
 /* `ray join`, waiting for a coordinator's answer. */
@@ -77,6 +90,8 @@ struct networks_join {
 	bool dead;    /* answered at shutdown; freed when its request's callback runs */
 	bool by_room; /* no invite: an open network's room id */
 	struct record_request *record_req; /* by room: the network record, first */
+	uint64_t retry_timer;		   /* waiting for approval: ask again then */
+	uint64_t waiting_since_ms;
 };
 
 static uint64_t wall_ms(void)
@@ -656,6 +671,41 @@ static int networks_join_refusal(int ret)
 	}
 }
 
+/* A join request by room id to closed network N: remembered for a
+ * coordinator's `ray requests`, answered "wait" (-EINPROGRESS), or -EPERM
+ * once denied. */
+static int network_request_note(struct network *n, const uint8_t id[32], const char *hostname)
+{
+	struct networks_request *free_slot = NULL, *oldest = NULL;
+	uint64_t now = wall_ms();
+
+	for (unsigned i = 0; i < NETWORKS_REQUESTS_MAX; i++) {
+		struct networks_request *r = &n->requests[i];
+
+		if (r->used && now - r->when_ms > NETWORKS_REQUEST_LIFE_MS)
+			r->used = false;
+		if (r->used && memcmp(r->id, id, 32) == 0) {
+			if (r->denied)
+				return -EPERM;
+			r->when_ms = now;
+			return -EINPROGRESS;
+		}
+		if (!r->used && !free_slot)
+			free_slot = r;
+		if (r->used && (!oldest || r->when_ms < oldest->when_ms))
+			oldest = r;
+	}
+	if (!free_slot)
+		free_slot = oldest;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->used = true;
+	memcpy(free_slot->id, id, 32);
+	snprintf(free_slot->hostname, sizeof(free_slot->hostname), "%s", hostname);
+	free_slot->when_ms = now;
+	log_info("network %s: a join request is waiting (ray requests %s)", n->alias, n->alias);
+	return -EINPROGRESS;
+}
+
 static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg_join *m,
 			  struct network **out)
 {
@@ -679,7 +729,7 @@ static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg
 		if (entry.hostname[0])
 			wish = entry.hostname;
 	} else if (!group_is_open(n->group)) {
-		return -EINPROGRESS;
+		return network_request_note(n, p->node_id, m->hostname);
 	}
 	ret = group_member_add(n->group, p->node_id, wish, false, wall_ms(), &mem);
 	if (ret == 0 && m->has_invite && entry.hostname[0] &&
@@ -1002,7 +1052,16 @@ static void networks_join_finish(struct networks_join *j, json_t *response)
 			break;
 		}
 	}
-	ipc_request_reply(j->req, response);
+	if (j->req) {
+		ipc_request_reply(j->req, response);
+	} else {
+		/* a join that waited for approval: nobody is waiting on IPC */
+		json_t *err = json_object_get(response, "error");
+
+		if (err)
+			log_warn("join by room id: %s", json_string_value(err));
+		json_decref(response);
+	}
 	sodium_memzero(&j->code, sizeof(j->code));
 	free(j);
 }
@@ -1019,7 +1078,7 @@ static const char *networks_refusal_text(int status)
 	case -EKEYREVOKED:
 		return "this invite was revoked";
 	case -EPERM:
-		return "this invite is not valid (wrong secret?)";
+		return "not allowed (a wrong invite secret, or a coordinator denied the request)";
 	case -EADDRINUSE:
 		return "the hostname this invite reserves is taken";
 	case -EINPROGRESS:
@@ -1032,6 +1091,15 @@ static const char *networks_refusal_text(int status)
 }
 
 static void networks_join_ask(struct networks_join *j);
+
+static void networks_join_retry(struct loop *loop, void *arg)
+{
+	struct networks_join *j = arg;
+
+	(void)loop;
+	j->retry_timer = 0;
+	networks_join_ask(j);
+}
 
 static void networks_join_answer(void *arg, int status, const uint8_t *body, size_t len)
 {
@@ -1049,6 +1117,23 @@ static void networks_join_answer(void *arg, int status, const uint8_t *body, siz
 	}
 	if (status == -ETIMEDOUT || status == -ECANCELED) {
 		networks_join_ask(j); /* the next coordinator, or give up */
+		return;
+	}
+	if (status == -EINPROGRESS && j->by_room &&
+	    (!j->waiting_since_ms || wall_ms() - j->waiting_since_ms < NETWORKS_REQUEST_LIFE_MS)) {
+		/* Queued: tell the user now, keep asking until approved. */
+		if (j->req) {
+			char room[INVITE_ROOM_ID_LEN + 1];
+
+			invite_room_id_format(j->code.network_key, room);
+			ipc_request_reply(j->req, ipc_response_ok(json_pack("{s:b, s:s}", "pending",
+									    1, "room_id", room)));
+			j->req = NULL;
+			j->waiting_since_ms = wall_ms();
+		}
+		j->tried = 0;
+		j->retry_timer =
+			loop_timer_add(d->loop, NETWORKS_PENDING_RETRY_MS, networks_join_retry, j);
 		return;
 	}
 	if (status < 0) {
@@ -1667,6 +1752,79 @@ json_t *networks_cmd_admin(struct daemon *d, struct ipc_request *req, json_t *ar
 	return IPC_DEFERRED;
 }
 
+json_t *networks_cmd_requests(struct daemon *d, json_t *args)
+{
+	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
+	const char *action = json_string_value(json_object_get(args, "action"));
+	const char *who = json_string_value(json_object_get(args, "id"));
+	struct networks_request *r = NULL;
+	const struct group_member *m;
+	uint64_t now = wall_ms();
+	json_t *list;
+	int ret;
+
+	if (!n)
+		return ipc_response_error("no such network");
+	if (!n->coordinator)
+		return ipc_response_error("only a coordinator of %s sees its requests", n->alias);
+	if (!action) {
+		list = json_array();
+		for (unsigned i = 0; i < NETWORKS_REQUESTS_MAX; i++) {
+			char id[NODE_ID_TEXT_LEN + 1];
+
+			r = &n->requests[i];
+			if (!r->used || r->denied || now - r->when_ms > NETWORKS_REQUEST_LIFE_MS)
+				continue;
+			keytext_format_node_id(r->id, id);
+			json_array_append_new(list,
+					      json_pack("{s:s, s:s, s:I}", "id", id, "hostname",
+							r->hostname, "age_s",
+							(json_int_t)((now - r->when_ms) / 1000)));
+		}
+		return ipc_response_ok(
+			json_pack("{s:s, s:o}", "network", n->alias, "requests", list));
+	}
+	for (unsigned i = 0; who && i < NETWORKS_REQUESTS_MAX && !r; i++) {
+		char id[NODE_ID_TEXT_LEN + 1];
+		struct networks_request *q = &n->requests[i];
+
+		if (!q->used || q->denied)
+			continue;
+		keytext_format_node_id(q->id, id);
+		if ((strlen(who) >= 4 && strncasecmp(id, who, strlen(who)) == 0) ||
+		    (q->hostname[0] && strcmp(q->hostname, who) == 0))
+			r = q;
+	}
+	if (!r)
+		return ipc_response_error("no such request: %s", who ? who : "");
+	if (strcmp(action, "deny") == 0) {
+		r->denied = true;
+		r->when_ms = now;
+		return ipc_response_ok(json_pack("{s:s}", "denied", who));
+	}
+	if (strcmp(action, "accept") != 0)
+		return ipc_response_error("requests: accept or deny");
+	ret = group_member_add(n->group, r->id, r->hostname[0] ? r->hostname : NULL, false, now,
+			       &m);
+	if (ret == 0) {
+		group_bump_version(n->group, now);
+		ret = network_encode(n);
+	}
+	if (ret == 0)
+		ret = network_save(d, n);
+	if (ret < 0) {
+		group_member_remove(n->group, r->id);
+		network_encode(n);
+		return ipc_response_error("cannot admit: %s", strerror(-ret));
+	}
+	r->used = false;
+	log_info("network %s: request approved, %s joins", n->alias, m->hostname);
+	network_publish(d, n);
+	networks_apply(d);
+	networks_sync_all(d, n, NULL);
+	return ipc_response_ok(json_pack("{s:s, s:s}", "accepted", who, "hostname", m->hostname));
+}
+
 /* ---- status ------------------------------------------------------------- */
 
 json_t *networks_status(struct daemon *d)
@@ -1789,11 +1947,17 @@ void networks_stop(struct daemon *d)
 		struct networks_join *j = d->networks.joins;
 
 		d->networks.joins = j->next;
-		ipc_request_reply(j->req, ipc_response_error("the daemon is shutting down"));
+		if (j->req)
+			ipc_request_reply(j->req,
+					  ipc_response_error("the daemon is shutting down"));
 		sodium_memzero(&j->code, sizeof(j->code));
-		if (j->record_req) {
-			/* still looking the network up: no session request yet */
-			record_client_cancel(j->record_req);
+		if (j->record_req || j->retry_timer) {
+			/* looking the network up, or waiting to ask again: no
+			 * session request in flight */
+			if (j->record_req)
+				record_client_cancel(j->record_req);
+			if (j->retry_timer)
+				loop_timer_cancel(d->loop, j->retry_timer);
 			free(j);
 			continue;
 		}

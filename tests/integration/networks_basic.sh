@@ -3,7 +3,8 @@
 # B (plain code) and C (code bound to a hostname); all three reach each other
 # by mesh IPv4 through the relay and directly; `ray status` lists everyone;
 # a used or expired invite is refused with its own message; an open network
-# admits by room id, a closed one refuses; every daemon
+# admits by room id, a closed one queues the request for a coordinator to
+# accept or deny; every daemon
 # (one SIGKILLed) comes back into the network with no command.
 #
 #   relay 198.18.0.1 ── inet bridge ── a 198.18.0.2, b .3, c .4, d .5
@@ -12,14 +13,15 @@
 
 nat_inet
 nat_relay
-for n in a b c d; do
+for n in a b c d e; do
 	netns_add "$n"
 done
 nat_attach a 198.18.0.2
 nat_attach b 198.18.0.3
 nat_attach c 198.18.0.4
 nat_attach d 198.18.0.5
-for n in a b c d; do
+nat_attach e 198.18.0.6
+for n in a b c d e; do
 	nat_node "$n"
 done
 
@@ -68,14 +70,28 @@ if ray_on d join "ray1-notacode" 2>"$T_DIR/bad.err"; then fail "garbage admitted
 grep -q "invalid invite code" "$T_DIR/bad.err" || fail "bad code: $(cat "$T_DIR/bad.err")"
 if in_ns d ping -c 1 -W 1 "$a4" >/dev/null 2>&1; then fail "d, not a member, reaches a"; fi
 
-log "join by room id: a closed network refuses, an open one admits"
-room1=$(json_get a .networks[0].room_id status)
-if ray_on d join "$room1" 2>"$T_DIR/closed.err"; then fail "a closed network admitted d by room id"; fi
-grep -q "closed" "$T_DIR/closed.err" || fail "closed network: $(cat "$T_DIR/closed.err")"
+log "join by room id: an open network admits at once"
 room2=$(json_get a .room_id create --open --name pub)
 run ray_on d join "$room2" --hostname delta
 wait_for 10 "d to ping a through the open network" in_ns d ping -c 1 -W 1 "$a4"
 if in_ns d ping -c 1 -W 1 "$b4" >/dev/null 2>&1; then fail "d reaches b, who is not in pub"; fi
+
+log "join by room id, closed network: the request waits; denied for d, accepted for e"
+room1=$(json_get a '.networks[] | select(.name == "net1") | .room_id' status)
+ray_on d join "$room1" >"$T_DIR/d-join.txt" || fail "d's request failed: $(cat "$T_DIR/d-join.txt")"
+grep -q "approval" "$T_DIR/d-join.txt" || fail "d was not told to wait: $(cat "$T_DIR/d-join.txt")"
+ray_on e join "$room1" --hostname echo >/dev/null
+has_request() { json_get a "[.requests[].hostname] | index(\"$1\") != null" requests net1; }
+wait_for 10 "a to list e's request" has_request echo
+run ray_on a requests net1
+run ray_on a requests net1 deny "$(json_get d .id status)"
+run ray_on a requests net1 accept echo
+wait_for 20 "e to join net1 once approved" json_get e '.networks[0].name == "net1"' status
+e4=$(json_get a '.networks[] | select(.name == "net1") | .members[] | select(.hostname == "echo") | .ipv4' status)
+wait_for 10 "b to reach e" in_ns b ping -c 1 -W 1 "$e4"
+sleep 6 # d asks again meanwhile and is refused
+json_get d '[.networks[].name] | index("net1") == null' status >/dev/null || fail "d got into net1"
+if in_ns d ping -c 1 -W 1 "$b4" >/dev/null 2>&1; then fail "d, denied, reaches b"; fi
 
 log "restart: a and b stop, c is killed; all come back into net1 by themselves"
 daemon_stop a
@@ -90,7 +106,7 @@ for pair in "a $b4" "b $c4" "c $a4"; do
 	wait_for 20 "$1 to ping $2 after the restart" in_ns "$1" ping -c 1 -W 1 "$2"
 done
 
-for n in a b c d; do
+for n in a b c d e; do
 	daemon_stop "$n"
 done
 log "PASS networks_basic"
