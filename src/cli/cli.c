@@ -426,6 +426,24 @@ static int cmd_requests(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_nuke(struct cli *cli, int argc, char **argv)
+{
+	json_t *r;
+	bool force = argc == 2 && strcmp(argv[1], "--force") == 0;
+
+	if (argc != 1 && !force)
+		return cli_usage(cli_find("nuke"));
+	r = cli_call(cli, "nuke", json_pack("{s:s, s:b}", "network", argv[0], "force", force));
+	if (!r)
+		return 1;
+	if (cli->json)
+		cli_print_json(r);
+	else
+		printf("%s dissolved; its members remove it\n", json_str(r, "dissolved"));
+	json_decref(r);
+	return 0;
+}
+
 static int cmd_leave(struct cli *cli, int argc, char **argv)
 {
 	json_t *r;
@@ -1071,6 +1089,11 @@ static const struct cli_command cli_commands[] = {
 	 "Asks a coordinator to rename this node; if NAME is taken the node gets\n"
 	 "NAME-1, NAME-2 ... Every member sees the new name within seconds.\n",
 	 cmd_hostname},
+	{"nuke", "NET [--force]", "dissolve a network",
+	 "A coordinator dissolves NET: every member removes it (at once if\n"
+	 "online, when it comes back otherwise). --force: even when other\n"
+	 "coordinators exist.\n",
+	 cmd_nuke},
 	{"leave", "NET", "leave a network",
 	 "Tells the coordinators and forgets the network here.\n", cmd_leave},
 	{"join", "CODE [--name ALIAS] [--hostname H] [--json]",

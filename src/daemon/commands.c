@@ -519,6 +519,12 @@ static json_t *cmd_requests(struct daemon *d, json_t *args, const struct ipc_cal
 	return networks_cmd_requests(d, args);
 }
 
+static json_t *cmd_nuke(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return networks_cmd_nuke(d, args);
+}
+
 static const struct command commands[] = {
 	{"status", ACCESS_READ, cmd_status, NULL},
 	{"id", ACCESS_READ, cmd_id, NULL},
@@ -538,6 +544,7 @@ static const struct command commands[] = {
 	{"hostname", ACCESS_MUTATE, NULL, networks_cmd_hostname},
 	{"admin", ACCESS_MUTATE, NULL, networks_cmd_admin},
 	{"requests", ACCESS_MUTATE, cmd_requests, NULL},
+	{"nuke", ACCESS_MUTATE, cmd_nuke, NULL},
 	{"leave", ACCESS_MUTATE, cmd_leave, NULL},
 	{"invites", ACCESS_MUTATE, cmd_invites, NULL},
 };

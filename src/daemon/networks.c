@@ -30,19 +30,20 @@
 
 #include <sodium.h>
 
-#define NETWORKS_FILE_MAX	  (1u << 20)
-#define NETWORKS_TICK_MS	  30000
-#define NETWORKS_JOIN_TIMEOUT_NS  (20000ull * 1000000)
-#define NETWORKS_BLOB_TIMEOUT_NS  (10000ull * 1000000)
-#define NETWORKS_SYNC_TIMEOUT_NS  (10000ull * 1000000)
-#define NETWORKS_RECORD_LIFE_MS	  (30 * 60 * 1000ull)
-#define NETWORKS_STRANGER_LIFE_NS (120000ull * 1000000)
-#define NETWORKS_INVITE_TTL_S	  (7 * 24 * 3600ull)
-#define NETWORKS_SYNC_RETRIES	  8
-#define NETWORKS_REQUESTS_MAX	  64
-#define NETWORKS_REQUEST_LIFE_MS  (3600 * 1000ull)
-#define NETWORKS_PENDING_RETRY_MS 5000
-#define NETWORKS_SYNC_RETRY_MS	  500
+#define NETWORKS_FILE_MAX	   (1u << 20)
+#define NETWORKS_TICK_MS	   30000
+#define NETWORKS_JOIN_TIMEOUT_NS   (20000ull * 1000000)
+#define NETWORKS_BLOB_TIMEOUT_NS   (10000ull * 1000000)
+#define NETWORKS_SYNC_TIMEOUT_NS   (10000ull * 1000000)
+#define NETWORKS_RECORD_LIFE_MS	   (30 * 60 * 1000ull)
+#define NETWORKS_DISSOLVED_LIFE_MS (7 * 24 * 3600 * 1000ull)
+#define NETWORKS_STRANGER_LIFE_NS  (120000ull * 1000000)
+#define NETWORKS_INVITE_TTL_S	   (7 * 24 * 3600ull)
+#define NETWORKS_SYNC_RETRIES	   8
+#define NETWORKS_REQUESTS_MAX	   64
+#define NETWORKS_REQUEST_LIFE_MS   (3600 * 1000ull)
+#define NETWORKS_PENDING_RETRY_MS  5000
+#define NETWORKS_SYNC_RETRY_MS	   500
 
 /* Someone asked to join a closed network by its room id. */
 struct networks_request {
@@ -396,7 +397,10 @@ static void networks_apply(struct daemon *d)
 
 /* ---- the network record --------------------------------------------------- */
 
-static void network_publish(struct daemon *d, struct network *n)
+/* The signed network record: the roster's hash and the coordinators. A
+ * dissolved network's record names the all-zero hash and lives a week, so
+ * members that were away learn of it too. */
+static void network_publish_record(struct daemon *d, struct network *n, bool dissolved)
 {
 	struct record rec = {.kind = RECORD_NETWORK};
 	struct record_network *body = &rec.body.network;
@@ -410,10 +414,13 @@ static void network_publish(struct daemon *d, struct network *n)
 	rec.timestamp_ms = wall_ms();
 	if (rec.timestamp_ms <= group_version(n->group))
 		rec.timestamp_ms = group_version(n->group) + 1;
-	rec.expires_ms = rec.timestamp_ms + NETWORKS_RECORD_LIFE_MS;
-	memcpy(body->group_hash, n->hash, 32);
+	rec.expires_ms = rec.timestamp_ms +
+			 (dissolved ? NETWORKS_DISSOLVED_LIFE_MS : NETWORKS_RECORD_LIFE_MS);
+	if (!dissolved)
+		memcpy(body->group_hash, n->hash, 32);
 	for (unsigned k = 0;
-	     k < group_member_count(n->group) && body->seed_count < RECORD_MAX_SEEDS; k++) {
+	     !dissolved && k < group_member_count(n->group) && body->seed_count < RECORD_MAX_SEEDS;
+	     k++) {
 		const struct group_member *m = group_member_at(n->group, k);
 
 		if (m->coordinator)
@@ -425,6 +432,11 @@ static void network_publish(struct daemon *d, struct network *n)
 		return;
 	}
 	relays_publish_record(d, n->room, buf, len);
+}
+
+static void network_publish(struct daemon *d, struct network *n)
+{
+	network_publish_record(d, n, false);
 }
 
 /* ---- keeping rosters in step ------------------------------------------------ */
@@ -566,6 +578,12 @@ static void networks_record_answer(void *arg, int status, const struct record *r
 	n->record_req = NULL;
 	n->record_ctx = NULL;
 	n->refreshing = false;
+	if (status == 0 && rec->kind == RECORD_NETWORK &&
+	    sodium_is_zero(rec->body.network.group_hash, 32)) {
+		log_info("network %s was dissolved by a coordinator", n->alias);
+		networks_remove(c->d, n);
+		goto out;
+	}
 	if (status == 0 && rec->kind == RECORD_NETWORK &&
 	    memcmp(rec->body.network.group_hash, n->hash, 32) == 0 &&
 	    n->want_version > group_version(n->group) && n->attempts < NETWORKS_SYNC_RETRIES &&
@@ -1823,6 +1841,50 @@ json_t *networks_cmd_requests(struct daemon *d, json_t *args)
 	networks_apply(d);
 	networks_sync_all(d, n, NULL);
 	return ipc_response_ok(json_pack("{s:s, s:s}", "accepted", who, "hostname", m->hostname));
+}
+
+json_t *networks_cmd_nuke(struct daemon *d, json_t *args)
+{
+	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
+	bool force = json_is_true(json_object_get(args, "force"));
+	struct net_msg_room m = {.version = UINT64_MAX};
+	struct ctl_codec_writer w;
+	unsigned others = 0;
+	char alias[64];
+	uint8_t body[128];
+	size_t len;
+
+	if (!n)
+		return ipc_response_error("no such network");
+	if (!n->coordinator)
+		return ipc_response_error("only a coordinator of %s can dissolve it", n->alias);
+	for (unsigned k = 0; k < group_member_count(n->group); k++) {
+		const struct group_member *mem = group_member_at(n->group, k);
+
+		others += mem->coordinator && memcmp(mem->id, d->identity.sign_public, 32) != 0;
+	}
+	if (others && !force)
+		return ipc_response_error("%s has %u other coordinators; add --force to dissolve "
+					  "it anyway",
+					  n->alias, others);
+	network_publish_record(d, n, true);
+	/* Members re-read the record now; those away, when they return. */
+	memcpy(m.room, n->room, 32);
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_room_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	for (unsigned k = 0; k < group_member_count(n->group); k++) {
+		const struct group_member *mem = group_member_at(n->group, k);
+		struct peer *p = session_peer_by_node_id(d->session, mem->id);
+
+		if (p && memcmp(mem->id, d->identity.sign_public, 32) != 0)
+			session_request(d->session, p, CTL_MSG_SYNC, body, len,
+					NETWORKS_SYNC_TIMEOUT_NS, networks_sync_answer, NULL);
+	}
+	snprintf(alias, sizeof(alias), "%s", n->alias);
+	networks_remove(d, n);
+	log_info("network %s dissolved", alias);
+	return ipc_response_ok(json_pack("{s:s}", "dissolved", alias));
 }
 
 /* ---- status ------------------------------------------------------------- */

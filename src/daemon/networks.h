@@ -55,6 +55,8 @@ json_t *networks_cmd_create(struct daemon *d, json_t *args);
 json_t *networks_cmd_invite(struct daemon *d, json_t *args);
 json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *args);
 json_t *networks_cmd_kick(struct daemon *d, json_t *args);
+/* {network, force}: dissolve (a coordinator); members remove it. */
+json_t *networks_cmd_nuke(struct daemon *d, json_t *args);
 /* {network}: pending join requests; {network, action: accept|deny, id}. */
 json_t *networks_cmd_requests(struct daemon *d, json_t *args);
 /* {network, peer}: grant the network key to a member; {network}: list the

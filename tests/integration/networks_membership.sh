@@ -1,6 +1,6 @@
 #!/bin/bash
-# Networks (issue 5): invites listed and revoked, a member kicked and one
-# leaving. A revoked invite is refused with its own message; after a kick
+# Networks (issue 5): renames, invites listed and revoked, a member kicked,
+# one leaving, and the network dissolved. A revoked invite is refused with its own message; after a kick
 # the removed node reaches nobody and the others drop it from their rosters;
 # after a leave the coordinator prunes the leaver.
 . "$(dirname "$0")/lib.sh"
@@ -73,6 +73,12 @@ run ray_on d leave net2
 json_get d ".networks | length == 0" status >/dev/null || fail "d still lists the network: $(ray_on d status --json | jq -c .networks)"
 wait_for 10 "a to drop d" has_members a 2
 wait_for 10 "b to drop d" has_members b 2
+
+log "a dissolves net2: b removes it"
+run ray_on a nuke net2
+json_get a '.networks | length == 0' status >/dev/null || fail "a still lists net2"
+wait_for 10 "b to remove net2" json_get b '.networks | length == 0' status
+if in_ns a ping -c 1 -W 1 "$b4" >/dev/null 2>&1; then fail "a still reaches b after the nuke"; fi
 
 for n in a b c d e; do
 	daemon_stop "$n"
