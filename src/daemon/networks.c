@@ -742,15 +742,32 @@ static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg
 	if (m->has_invite) {
 		ret = invite_ledger_redeem(n->ledger, m->invite_id, m->secret, wall_ms() / 1000,
 					   p->node_id, &entry);
+		if (ret == -ENOENT) {
+			/* not minted here: a reusable key in the roster, minted by
+			 * another coordinator */
+			const struct group_key *key = group_key_by_id(n->group, m->invite_id);
+			uint8_t hash[32];
+
+			invite_secret_hash(m->secret, hash);
+			if (!key || sodium_memcmp(hash, key->secret_hash, 32) != 0)
+				return -ENOENT;
+			memset(&entry, 0, sizeof(entry));
+			entry.reusable = true;
+			ret = 0;
+		}
 		if (ret < 0)
 			return ret;
-		if (entry.hostname[0])
+		if (entry.hostname[0] && !entry.reusable)
 			wish = entry.hostname;
 	} else if (!group_is_open(n->group)) {
 		return network_request_note(n, p->node_id, m->hostname);
 	}
-	ret = group_member_add(n->group, p->node_id, wish, false, wall_ms(), &mem);
-	if (ret == 0 && m->has_invite && entry.hostname[0] &&
+	if (m->has_invite && entry.reusable)
+		ret = group_member_add_key(n->group, p->node_id, m->invite_id, wish, wall_ms(),
+					   &mem);
+	else
+		ret = group_member_add(n->group, p->node_id, wish, false, wall_ms(), &mem);
+	if (ret == 0 && m->has_invite && !entry.reusable && entry.hostname[0] &&
 	    strcmp(mem->hostname, entry.hostname) != 0) {
 		/* the invite bound a hostname someone else has: undo, keep it */
 		group_member_remove(n->group, p->node_id);
@@ -1011,7 +1028,7 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 	struct network *n = networks_find(d, json_string_value(json_object_get(args, "network")));
 	const char *expires = json_string_value(json_object_get(args, "expires"));
 	const char *hostname = json_string_value(json_object_get(args, "hostname"));
-	bool reusable = json_is_true(json_object_get(args, "reusable"));
+	bool reusable = json_is_true(json_object_get(args, "reusable")), key_added = false;
 	char text[INVITE_CODE_TEXT_MAX + 1];
 	uint64_t ttl = NETWORKS_INVITE_TTL_S;
 	struct invite_code code;
@@ -1031,6 +1048,25 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 	ret = invite_ledger_mint(n->ledger, wall_ms() / 1000, ttl, hostname, reusable, &code);
 	if (ret < 0)
 		return ipc_response_error("cannot mint an invite: %s", strerror(-ret));
+	if (reusable) {
+		/* A fleet key rides the signed roster, so every coordinator admits
+		 * with it; only its hash is there. */
+		uint8_t hash[32];
+
+		invite_secret_hash(code.secret, hash);
+		ret = group_key_add(n->group, code.id, hash, hostname, code.expires * 1000);
+		if (ret == 0) {
+			group_bump_version(n->group, wall_ms());
+			ret = network_encode(n);
+		}
+		if (ret < 0) {
+			invite_ledger_revoke(n->ledger, code.id, wall_ms() / 1000);
+			sodium_memzero(code.secret, sizeof(code.secret));
+			return ipc_response_error("cannot add the key to the roster: %s",
+						  strerror(-ret));
+		}
+		key_added = true;
+	}
 	memcpy(code.network_key, n->room, 32);
 	/* bootstrap hints: this coordinator first, then others, and our relays */
 	memcpy(code.coordinators[code.ncoordinators++], d->identity.sign_public, 32);
@@ -1051,6 +1087,10 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 	if (ret >= 0)
 		ret = invite_code_encode(&code, text, sizeof(text));
 	sodium_memzero(code.secret, sizeof(code.secret));
+	if (ret >= 0 && key_added) {
+		network_publish(d, n);
+		networks_sync_all(d, n, NULL);
+	}
 	if (ret < 0) {
 		invite_ledger_revoke(n->ledger, code.id, wall_ms() / 1000);
 		return ipc_response_error("cannot save the invite: %s", strerror(-ret));
@@ -1499,6 +1539,15 @@ json_t *networks_cmd_invites(struct daemon *d, json_t *args)
 			return ipc_response_error("--revoke needs an invite id");
 		ret = invite_ledger_revoke(n->ledger, (uint32_t)json_integer_value(revoke),
 					   wall_ms() / 1000);
+		if (group_key_remove(n->group, (uint32_t)json_integer_value(revoke)) == 0) {
+			group_bump_version(n->group, wall_ms());
+			if (network_encode(n) == 0) {
+				network_publish(d, n);
+				networks_sync_all(d, n, NULL);
+			}
+			if (ret == -ENOENT)
+				ret = 0; /* a key another coordinator minted */
+		}
 		if (ret == 0)
 			ret = network_save(d, n);
 		if (ret < 0)
@@ -1900,6 +1949,7 @@ json_t *networks_status(struct daemon *d)
 
 		json_object_set_new(o, "role",
 				    json_string(n->coordinator ? "coordinator" : "member"));
+		json_object_set_new(o, "version", json_integer((json_int_t)group_version(n->group)));
 		for (unsigned k = 0; k < group_member_count(n->group); k++) {
 			const struct group_member *m = group_member_at(n->group, k);
 			struct peer *p = session_peer_by_node_id(d->session, m->id);
