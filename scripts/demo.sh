@@ -1,47 +1,77 @@
 #!/bin/bash
-# The demo: a small mesh of rayfish nodes, each in its own network namespace
-# with its own state dir and socket, joined by a veth link. They learn each
-# other as static peers (networks and invites come later), then talk through
-# their WireGuard sessions. Usage: scripts/demo.sh [PATH_TO_RAY]  (needs root)
+# The demo: a relay and three rayfish nodes, each in its own network namespace
+# on a small stand-in for the internet (a bridge, 198.18.0.0/24). Node a
+# creates a network and invites b and c; they join with the codes alone and
+# all three reach each other by mesh address. Everything (namespaces, state,
+# sockets, processes) is removed on exit.
+# Usage: scripts/demo.sh [PATH_TO_RAY]  (needs root)
+#
+#   relay 198.18.0.1 ── bridge ── a 198.18.0.2, b 198.18.0.3, c 198.18.0.4
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (network namespaces); try: sudo make demo"; exit 1; }
 RAY=${1:-build/ray}
 RAY=$(cd "$(dirname "$RAY")" && pwd)/$(basename "$RAY")
 export RAY
 . "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/../tests/integration/nat_lib.sh"
 
 step() { echo; echo "== $*"; }
 
-step "two nodes, alpha and beta, each in its own network namespace, each the other's peer"
-peer_pair alpha beta 192.168.77
-id_b=${NODE_ID[beta]}
-ip_b=${NODE_IP4[beta]}
-ip6_b=${NODE_IP6[beta]}
-echo "alpha ${NODE_ID[alpha]}"
-echo "beta  $id_b"
-echo "(each added the other: ray debug peer add NODE_ID --endpoint IP:PORT)"
+step "a relay (ray relay) on the bridge: it introduces nodes and forwards their traffic until direct paths work"
+nat_inet
+nat_relay
+echo "relay at $RELAY_URL"
 
-step "alpha pings beta's mesh addresses ($ip_b, $ip6_b)"
-in_ns alpha ping -c 3 -i 0.2 "$ip_b" | tail -2
-in_ns alpha ping -6 -c 3 -i 0.2 "$ip6_b" | tail -1
+step "three nodes, a, b and c, each in its own namespace with its own daemon (ray daemon --relay $RELAY_URL)"
+host=2
+for n in a b c; do
+	netns_add "$n"
+	nat_attach "$n" "198.18.0.$host"
+	nat_node "$n"
+	echo "$n  198.18.0.$host  id ${NODE_ID[$n]}"
+	host=$((host + 1))
+done
 
-step "ray ping: a round trip over the encrypted control channel"
-ray_on alpha ping "${id_b:0:10}" -c 3
+step "a creates a network: ray create --name demo"
+ray_on a create --name demo --hostname alpha
 
-step "iperf3 through the tunnel, 2 seconds"
-in_ns beta iperf3 -s -D -1 -p 5201
-sleep 0.3
-in_ns alpha timeout 30 iperf3 -c "$ip_b" -p 5201 -t 2 | grep -E "sender|receiver"
+step "a invites b and c: ray invite demo (one code each, single use)"
+code_b=$(json_get a .code invite demo --hostname beta)
+code_c=$(json_get a .code invite demo --hostname gamma)
+echo "code for b: $code_b"
+echo "code for c: $code_c"
 
-step "ray status on alpha"
-ray_on alpha status
+step "b and c join with their codes: ray join CODE"
+ray_on b join "$code_b"
+ray_on c join "$code_c"
+# (A function, so that wait_for asks again on every try.)
+lists_three() { json_get "$1" '.networks[0].members | length == 3' status; }
+for n in a b c; do
+	wait_for 30 "$n to list all three members" lists_three "$n"
+done
 
-step "beta goes down (standby): data stops, the control channel still answers"
-ray_on beta down
-in_ns alpha ping -c 1 -W 1 "$ip_b" >/dev/null && echo "unexpected: data flowed" || echo "ping: no answer (as intended)"
-ray_on alpha ping "${id_b:0:10}" -c 1
-ray_on beta up
+step "each node pings the other two by mesh IPv4"
+declare -A MESH_IP
+for n in a b c; do
+	MESH_IP[$n]=$(json_get "$n" '.networks[0].members[] | select(.self) | .ipv4' status)
+done
+for from in a b c; do
+	for to in a b c; do
+		[ "$from" != "$to" ] || continue
+		wait_for 10 "$from to reach $to" in_ns "$from" ping -c 1 -W 1 "${MESH_IP[$to]}"
+		printf '%s -> %s (%s): ' "$from" "$to" "${MESH_IP[$to]}"
+		in_ns "$from" ping -c 3 -i 0.2 -W 2 "${MESH_IP[$to]}" | grep -E 'transmitted' |
+			sed -E 's/, time [0-9]+ms//'
+	done
+done
 
-step "stopping both daemons"
-daemon_stop alpha
-daemon_stop beta
+step "ray status on a"
+ray_on a status
+
+step "ray netcheck on b: what b's network allows"
+ray_on b netcheck
+
+step "stopping the daemons"
+for n in a b c; do
+	daemon_stop "$n"
+done
 echo "demo finished: namespaces, state and sockets are removed on exit"

@@ -538,15 +538,17 @@ static void print_networks(const json_t *networks)
 		       json_str(n, "room_id"));
 		json_array_foreach(json_object_get(n, "members"), k, m)
 		{
-			printf("    %-20s %-16s %-8s %s%s\n", json_str(m, "hostname"),
+			const char *path = json_is_string(json_object_get(m, "path"))
+						   ? json_str(m, "path")
+						   : "";
+			bool coord = json_is_true(json_object_get(m, "coordinator"));
+
+			printf("    %-20s %-16s %-8s %s%s%s\n", json_str(m, "hostname"),
 			       json_str(m, "ipv4"),
 			       json_is_true(json_object_get(m, "self"))	    ? "(you)"
 			       : json_is_true(json_object_get(m, "online")) ? "online"
 									    : "offline",
-			       json_is_string(json_object_get(m, "path")) ? json_str(m, "path")
-									  : "",
-			       json_is_true(json_object_get(m, "coordinator")) ? ", coordinator"
-									       : "");
+			       path, *path && coord ? ", " : "", coord ? "coordinator" : "");
 		}
 	}
 }

@@ -74,6 +74,7 @@ struct network {
 	bool has_want_source;
 	uint8_t want_source[32];
 	uint64_t retry_timer;
+	uint64_t published_ts; /* timestamp of our last network record */
 	struct daemon *d;
 	/* join requests waiting for approval (closed network, by room id) */
 	struct networks_request requests[NETWORKS_REQUESTS_MAX];
@@ -411,11 +412,24 @@ static void network_publish_record(struct daemon *d, struct network *n, bool dis
 	if (!n->coordinator)
 		return;
 	memcpy(rec.signer, n->room, 32);
-	rec.timestamp_ms = wall_ms();
-	if (rec.timestamp_ms <= group_version(n->group))
-		rec.timestamp_ms = group_version(n->group) + 1;
-	rec.expires_ms = rec.timestamp_ms +
-			 (dissolved ? NETWORKS_DISSOLVED_LIFE_MS : NETWORKS_RECORD_LIFE_MS);
+	/* The record's timestamp follows the roster's version, not the clock:
+	 * a coordinator republishing an older roster can never outbid the
+	 * record of a newer one at the relay (which keeps the newest). */
+	rec.timestamp_ms = group_version(n->group) + 1;
+	/* ... and still grows by one a minute, so a republish after a restart
+	 * refreshes the record (a newer roster's version is wall-clock ms:
+	 * far ahead) */
+	if (wall_ms() > group_version(n->group))
+		rec.timestamp_ms += (wall_ms() - group_version(n->group)) / 60000;
+	if (rec.timestamp_ms <= n->published_ts)
+		rec.timestamp_ms = n->published_ts + 1;
+	if (dissolved && wall_ms() > rec.timestamp_ms)
+		rec.timestamp_ms = wall_ms();
+	rec.expires_ms =
+		wall_ms() + (dissolved ? NETWORKS_DISSOLVED_LIFE_MS : NETWORKS_RECORD_LIFE_MS);
+	if (rec.expires_ms <= rec.timestamp_ms)
+		rec.expires_ms = rec.timestamp_ms + NETWORKS_RECORD_LIFE_MS;
+	n->published_ts = rec.timestamp_ms;
 	if (!dissolved)
 		memcpy(body->group_hash, n->hash, 32);
 	for (unsigned k = 0;
@@ -466,8 +480,15 @@ static void networks_blob_answer(void *arg, int status, const uint8_t *body, siz
 	if (!n)
 		goto out;
 	n->refreshing = false;
-	if (status < 0 || net_msg_blob_decode(body, len, &blob, &blob_len) < 0)
+	if (status < 0 || net_msg_blob_decode(body, len, &blob, &blob_len) < 0) {
+		/* The peer has moved past the roster the record named (joins in
+		 * quick succession), or is away: read the record again soon. */
+		if (status != -ECANCELED && n->want_version > group_version(n->group) &&
+		    n->attempts < NETWORKS_SYNC_RETRIES && !n->retry_timer)
+			n->retry_timer = loop_timer_add(r->d->loop, NETWORKS_SYNC_RETRY_MS,
+							networks_retry, n);
 		goto out;
+	}
 	group_hash(blob, blob_len, hash);
 	if (sodium_memcmp(hash, r->want, 32) != 0) {
 		log_warn("network %s: a peer sent a roster that is not the signed one", n->alias);
@@ -594,7 +615,9 @@ static void networks_record_answer(void *arg, int status, const struct record *r
 	    memcmp(rec->body.network.group_hash, n->hash, 32) == 0) {
 		/* none at the relay, or ours: a coordinator (re)publishes it,
 		 * which also keeps it from expiring */
-		if (n->coordinator && (status == 0 || status == -ENOENT || status == -ESTALE))
+		if (n->coordinator && n->want_version <= group_version(n->group) &&
+		    (status == -ENOENT || status == -ESTALE ||
+		     (status == 0 && rec->expires_ms < wall_ms() + NETWORKS_RECORD_LIFE_MS / 2)))
 			network_publish(c->d, n);
 		goto out;
 	}
@@ -1949,7 +1972,8 @@ json_t *networks_status(struct daemon *d)
 
 		json_object_set_new(o, "role",
 				    json_string(n->coordinator ? "coordinator" : "member"));
-		json_object_set_new(o, "version", json_integer((json_int_t)group_version(n->group)));
+		json_object_set_new(o, "version",
+				    json_integer((json_int_t)group_version(n->group)));
 		for (unsigned k = 0; k < group_member_count(n->group); k++) {
 			const struct group_member *m = group_member_at(n->group, k);
 			struct peer *p = session_peer_by_node_id(d->session, m->id);

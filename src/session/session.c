@@ -868,7 +868,10 @@ static void session_handshake_completed(struct session *s, struct peer *p, uint6
 	 * peer would bury everything else. */
 	if (!p->last_handshake || p->gave_up) {
 		peer_short_name(p, name);
-		endpoint_format(&p->endpoint, ep);
+		if (session_peer_direct(p, now) || !p->relay)
+			endpoint_format(&p->endpoint, ep);
+		else
+			snprintf(ep, sizeof(ep), "relay");
 		log_info("session with %s established via %s", name, ep);
 	}
 	p->gave_up = false;
@@ -1011,6 +1014,7 @@ static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 	if (plain[0] == CTL_FRAME_MARKER) {
 		struct peer_ctl *pc = session_peer_ctl(s, p);
 
+		p->rx_bytes += plain_len; /* as tx_bytes counts control frames too */
 		if (pc && ctl_channel_receive(pc->ch, now, plain, plain_len) < 0)
 			s->stats.drop_malformed++;
 		if (pc)
