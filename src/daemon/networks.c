@@ -255,6 +255,19 @@ static int network_encode(struct network *n)
 	return 0;
 }
 
+/* After a change of N's roster here: a new version, encoded and saved.
+ * Returns 0 or -errno (then the caller undoes its change). */
+static int network_commit(struct daemon *d, struct network *n)
+{
+	int ret;
+
+	group_bump_version(n->group, wall_ms());
+	ret = network_encode(n);
+	if (ret == 0)
+		ret = network_save(d, n);
+	return ret;
+}
+
 static int network_load_file(struct daemon *d, const char *path, char *err, size_t err_len)
 {
 	struct network *n = calloc(1, sizeof(*n));
@@ -801,10 +814,7 @@ static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg
 			invite_ledger_restore(n->ledger, m->invite_id, p->node_id);
 		return ret;
 	}
-	group_bump_version(n->group, wall_ms());
-	ret = network_encode(n);
-	if (ret == 0)
-		ret = network_save(d, n);
+	ret = network_commit(d, n);
 	if (ret < 0) {
 		/* not saved means not admitted */
 		group_member_remove(n->group, p->node_id);
@@ -1454,12 +1464,8 @@ static int network_drop_member(struct daemon *d, struct network *n, const uint8_
 {
 	int ret = group_member_remove(n->group, id);
 
-	if (ret < 0)
-		return ret;
-	group_bump_version(n->group, wall_ms());
-	ret = network_encode(n);
 	if (ret == 0)
-		ret = network_save(d, n);
+		ret = network_commit(d, n);
 	if (ret < 0)
 		return ret;
 	network_publish(d, n);
@@ -1598,12 +1604,8 @@ static int network_rename_member(struct daemon *d, struct network *n, const uint
 {
 	int ret = group_member_set_hostname(n->group, id, wish, assigned);
 
-	if (ret < 0)
-		return ret;
-	group_bump_version(n->group, wall_ms());
-	ret = network_encode(n);
 	if (ret == 0)
-		ret = network_save(d, n);
+		ret = network_commit(d, n);
 	if (ret < 0)
 		return ret;
 	log_info("network %s: a member is now %s", n->alias, assigned);
@@ -1760,12 +1762,8 @@ static void networks_grant_answer(void *arg, int status, const uint8_t *body, si
 		goto out;
 	}
 	ret = group_member_set_coordinator(n->group, g->member, true);
-	if (ret == 0) {
-		group_bump_version(n->group, wall_ms());
-		ret = network_encode(n);
-	}
 	if (ret == 0)
-		ret = network_save(g->d, n);
+		ret = network_commit(g->d, n);
 	if (ret < 0) {
 		ipc_request_reply(g->req, ipc_response_error("%s has the key, but the roster "
 							     "could not be updated: %s",
@@ -1896,12 +1894,8 @@ json_t *networks_cmd_requests(struct daemon *d, json_t *args)
 		return ipc_response_error("requests: accept or deny");
 	ret = group_member_add(n->group, r->id, r->hostname[0] ? r->hostname : NULL, false, now,
 			       &m);
-	if (ret == 0) {
-		group_bump_version(n->group, now);
-		ret = network_encode(n);
-	}
 	if (ret == 0)
-		ret = network_save(d, n);
+		ret = network_commit(d, n);
 	if (ret < 0) {
 		group_member_remove(n->group, r->id);
 		network_encode(n);
