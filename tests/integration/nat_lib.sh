@@ -114,6 +114,22 @@ nat_node() {
 	NODE_IP4[$n]=$(json_get "$n" .ipv4 status)
 }
 
+# nat_public_nodes FIRST NAME...: a namespace per NAME straight on the
+# internet bridge (no NAT), at 198.18.0.FIRST, FIRST+1, ..., each running a
+# daemon with the relay as its home relay.
+nat_public_nodes() {
+	local i=$1 n
+	shift
+	for n in "$@"; do
+		netns_add "$n"
+		nat_attach "$n" "198.18.0.$i"
+		i=$((i + 1))
+	done
+	for n in "$@"; do
+		nat_node "$n"
+	done
+}
+
 # nat_peer A B: each adds the other by id alone.
 nat_peer() {
 	run ray_on "$1" debug peer add "${NODE_ID[$2]}" >/dev/null

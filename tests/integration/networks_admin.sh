@@ -8,20 +8,12 @@
 
 nat_inet
 nat_relay
-i=2
-for n in a b c d; do
-	netns_add "$n"
-	nat_attach "$n" "198.18.0.$i"
-	i=$((i + 1))
-done
-for n in a b c d; do
-	nat_node "$n"
-done
+nat_public_nodes 2 a b c d
 
 run ray_on a create --name net3 --hostname alpha >/dev/null
 run ray_on b join "$(json_get a .code invite net3)" --hostname beta >/dev/null
-wait_for 10 "a to reach b" sh -c "ray_ok=\$(ip netns exec $T_ID-a ping -c 1 -W 1 \
-	$(json_get a '.networks[0].members[] | select(.hostname == "beta") | .ipv4' status))"
+b4=$(json_get a '.networks[0].members[] | select(.hostname == "beta") | .ipv4' status)
+wait_for 10 "a to reach b" in_ns a ping -c 1 -W 1 "$b4"
 
 log "a makes b a coordinator"
 if ray_on c admin add net3 beta 2>/dev/null; then fail "a non-member granted a key"; fi

@@ -13,17 +13,7 @@
 
 nat_inet
 nat_relay
-for n in a b c d e; do
-	netns_add "$n"
-done
-nat_attach a 198.18.0.2
-nat_attach b 198.18.0.3
-nat_attach c 198.18.0.4
-nat_attach d 198.18.0.5
-nat_attach e 198.18.0.6
-for n in a b c d e; do
-	nat_node "$n"
-done
+nat_public_nodes 2 a b c d e
 
 log "a creates a closed network"
 ray_on a create --name net1 --hostname alpha --json >"$T_DIR/create.json"

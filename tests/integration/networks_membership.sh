@@ -8,15 +8,7 @@
 
 nat_inet
 nat_relay
-i=2
-for n in a b c d; do
-	netns_add "$n"
-	nat_attach "$n" "198.18.0.$i"
-	i=$((i + 1))
-done
-for n in a b c d; do
-	nat_node "$n"
-done
+nat_public_nodes 2 a b c d
 
 run ray_on a create --name net2 --hostname alpha >/dev/null
 for n in b c d; do
@@ -53,9 +45,7 @@ run ray_on a invite net2 --list
 run ray_on a invite net2 --revoke "$id_r"
 json_get a ".invites[] | select(.id == $id_r) | .state == \"revoked\"" invite net2 --list >/dev/null ||
 	fail "the invite is not listed as revoked"
-netns_add e
-nat_attach e 198.18.0.9
-nat_node e
+nat_public_nodes 9 e
 if ray_on e join "$code_r" 2>"$T_DIR/revoked.err"; then fail "a revoked invite admitted e"; fi
 grep -q "revoked" "$T_DIR/revoked.err" || fail "revoked invite: $(cat "$T_DIR/revoked.err")"
 
