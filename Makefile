@@ -8,7 +8,7 @@
 #   make CC=clang   any C11 compiler; warnings are errors with gcc and clang
 #   make V=1        show the commands
 
-PKGS      := libsodium libb2 jansson libcrypto miniupnpc
+PKGS      := libsodium libb2 jansson libcrypto miniupnpc ldns
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
@@ -87,7 +87,9 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory fuzz
 	@tests/run-all.sh
 
-demo: deps all
+# A fresh make after deps, so that pkg-config sees the libraries it installed.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(BUILD)/ray
 
 # libFuzzer targets, built with clang against a fuzzing build of the library.
