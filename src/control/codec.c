@@ -608,6 +608,63 @@ int ctl_codec_skip(struct ctl_codec_reader *r)
 	return skip_at(r, &r->cr_pos, 0);
 }
 
+static int copy_at(struct ctl_codec_reader *r, struct ctl_codec_writer *w, unsigned depth)
+{
+	const uint8_t *p;
+	const char *s;
+	uint64_t u, k;
+	int64_t i;
+	uint32_t n;
+	size_t len;
+	bool b;
+	int err;
+
+	switch (ctl_codec_peek(r)) {
+	case CTL_CODEC_NIL:
+		err = ctl_codec_get_nil(r);
+		return err ? err : ctl_codec_put_nil(w);
+	case CTL_CODEC_BOOL:
+		err = ctl_codec_get_bool(r, &b);
+		return err ? err : ctl_codec_put_bool(w, b);
+	case CTL_CODEC_INT:
+		if (ctl_codec_get_uint(r, &u) == 0)
+			return ctl_codec_put_uint(w, u);
+		err = ctl_codec_get_int(r, &i);
+		return err ? err : ctl_codec_put_int(w, i);
+	case CTL_CODEC_BIN:
+		err = ctl_codec_get_bin(r, &p, &len);
+		return err ? err : ctl_codec_put_bin(w, p, len);
+	case CTL_CODEC_STR:
+		err = ctl_codec_get_str(r, &s, &len);
+		return err ? err : ctl_codec_put_str(w, s, len);
+	case CTL_CODEC_ARRAY:
+	case CTL_CODEC_MAP:
+		if (depth >= CTL_CODEC_MAX_DEPTH)
+			return -ELOOP;
+		if (ctl_codec_peek(r) == CTL_CODEC_ARRAY) {
+			err = ctl_codec_get_array(r, &n);
+			if (!err)
+				err = ctl_codec_put_array(w, n);
+			u = n;
+		} else {
+			err = ctl_codec_get_map(r, &n);
+			if (!err)
+				err = ctl_codec_put_map(w, n);
+			u = 2 * (uint64_t)n;
+		}
+		for (k = 0; !err && k < u; k++)
+			err = copy_at(r, w, depth + 1);
+		return err;
+	default:
+		return -EBADMSG;
+	}
+}
+
+int ctl_codec_copy(struct ctl_codec_reader *r, struct ctl_codec_writer *w)
+{
+	return copy_at(r, w, 0);
+}
+
 int ctl_codec_map_begin(struct ctl_codec_reader *r, struct ctl_codec_map *m)
 {
 	uint32_t n;

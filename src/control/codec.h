@@ -123,6 +123,11 @@ int ctl_codec_get_array(struct ctl_codec_reader *r, uint32_t *n);
 int ctl_codec_get_map(struct ctl_codec_reader *r, uint32_t *n);
 /* Consume one whole value of any type, nested values included. */
 int ctl_codec_skip(struct ctl_codec_reader *r);
+/* Read one value (nested ones whole) and write it to W as read: in a
+ * canonical reader, canonical bytes come out unchanged. Returns 0, a reader
+ * or writer error, or -EBADMSG for a value the writer has no form for
+ * (float, ext). */
+int ctl_codec_copy(struct ctl_codec_reader *r, struct ctl_codec_writer *w);
 
 /* Map walk with unsigned integer keys:
  *

@@ -159,14 +159,16 @@ static void *group_grow(void *arr, unsigned n, unsigned *cap, size_t size)
 	return p;
 }
 
-/* Index of ID among the members, or where it would go; *FOUND tells which. */
-static unsigned group_member_pos(const struct group *g, const uint8_t *id, bool *found)
+/* Binary search of ID in N sorted entries STRIDE bytes apart whose ids
+ * start at FIRST_ID: its index, or where it would go; *FOUND tells which. */
+static unsigned group_id_search(const uint8_t *first_id, size_t stride, unsigned n,
+				const uint8_t *id, bool *found)
 {
-	unsigned lo = 0, hi = g->nmembers;
+	unsigned lo = 0, hi = n;
 
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
-		int c = memcmp(g->members[mid].m.id, id, GROUP_ID_LEN);
+		int c = memcmp(first_id + (size_t)mid * stride, id, GROUP_ID_LEN);
 
 		if (c == 0) {
 			*found = true;
@@ -181,25 +183,16 @@ static unsigned group_member_pos(const struct group *g, const uint8_t *id, bool 
 	return lo;
 }
 
+static unsigned group_member_pos(const struct group *g, const uint8_t *id, bool *found)
+{
+	return group_id_search(g->nmembers ? g->members[0].m.id : NULL, sizeof(*g->members),
+			       g->nmembers, id, found);
+}
+
 static unsigned group_approved_pos(const struct group *g, const uint8_t *id, bool *found)
 {
-	unsigned lo = 0, hi = g->napproved;
-
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-		int c = memcmp(g->approved[mid].a.id, id, GROUP_ID_LEN);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return group_id_search(g->napproved ? g->approved[0].a.id : NULL, sizeof(*g->approved),
+			       g->napproved, id, found);
 }
 
 static unsigned group_key_pos(const struct group *g, uint32_t id, bool *found)
@@ -811,59 +804,6 @@ void group_hash(const uint8_t *buf, size_t len, uint8_t out[GROUP_HASH_LEN])
 	crypto_generichash(out, GROUP_HASH_LEN, buf, len, NULL, 0);
 }
 
-/* Copies one canonical value from R to W, nested values included. */
-static int group_copy_value(struct ctl_codec_reader *r, struct ctl_codec_writer *w, unsigned depth)
-{
-	const uint8_t *p;
-	const char *s;
-	uint64_t u, k;
-	int64_t i;
-	uint32_t n;
-	size_t len;
-	bool b;
-	int err;
-
-	switch (ctl_codec_peek(r)) {
-	case CTL_CODEC_NIL:
-		err = ctl_codec_get_nil(r);
-		return err ? err : ctl_codec_put_nil(w);
-	case CTL_CODEC_BOOL:
-		err = ctl_codec_get_bool(r, &b);
-		return err ? err : ctl_codec_put_bool(w, b);
-	case CTL_CODEC_INT:
-		if (ctl_codec_get_uint(r, &u) == 0)
-			return ctl_codec_put_uint(w, u);
-		err = ctl_codec_get_int(r, &i);
-		return err ? err : ctl_codec_put_int(w, i);
-	case CTL_CODEC_BIN:
-		err = ctl_codec_get_bin(r, &p, &len);
-		return err ? err : ctl_codec_put_bin(w, p, len);
-	case CTL_CODEC_STR:
-		err = ctl_codec_get_str(r, &s, &len);
-		return err ? err : ctl_codec_put_str(w, s, len);
-	case CTL_CODEC_ARRAY:
-	case CTL_CODEC_MAP:
-		if (depth >= CTL_CODEC_MAX_DEPTH)
-			return -ELOOP;
-		if (ctl_codec_peek(r) == CTL_CODEC_ARRAY) {
-			err = ctl_codec_get_array(r, &n);
-			if (!err)
-				err = ctl_codec_put_array(w, n);
-			u = n;
-		} else {
-			err = ctl_codec_get_map(r, &n);
-			if (!err)
-				err = ctl_codec_put_map(w, n);
-			u = 2 * (uint64_t)n;
-		}
-		for (k = 0; !err && k < u; k++)
-			err = group_copy_value(r, w, depth + 1);
-		return err;
-	default:
-		return -EBADMSG;
-	}
-}
-
 /* Writes the kept unknown entries of a map (its header counted them). */
 static int group_put_ext(struct ctl_codec_writer *w, const struct group_ext *e)
 {
@@ -873,7 +813,7 @@ static int group_put_ext(struct ctl_codec_writer *w, const struct group_ext *e)
 
 	ctl_codec_reader_init(&r, e->bytes, e->len, CTL_CODEC_CANONICAL);
 	for (i = 0; !err && i < 2 * (uint64_t)e->count; i++)
-		err = group_copy_value(&r, w, 0);
+		err = ctl_codec_copy(&r, w);
 	return err ? err : ctl_codec_writer_error(w);
 }
 

@@ -340,8 +340,9 @@ static void relay_client_mark_flush(struct relay_client *c)
 	c->srv->flush_head = c;
 }
 
-/* Queue raw bytes. 0 or -ENOBUFS (queue full: try writing first), -ENOMEM. */
-static int relay_client_queue_raw(struct relay_client *c, const void *data, size_t len)
+/* Room for LEN more bytes in C's queue: 0, -EPIPE (closed), -ENOBUFS (full
+ * even after writing what the socket takes), -ENOMEM. */
+static int relay_client_make_room(struct relay_client *c, size_t len)
 {
 	int ret;
 
@@ -354,6 +355,14 @@ static int relay_client_queue_raw(struct relay_client *c, const void *data, size
 			return -EPIPE;
 		ret = relay_client_reserve(c, len);
 	}
+	return ret;
+}
+
+/* Queue raw bytes. 0 or -ENOBUFS (queue full: try writing first), -ENOMEM. */
+static int relay_client_queue_raw(struct relay_client *c, const void *data, size_t len)
+{
+	int ret = relay_client_make_room(c, len);
+
 	if (ret < 0)
 		return ret;
 	memcpy(c->wbuf + c->wtail, data, len);
@@ -365,17 +374,8 @@ static int relay_client_queue_raw(struct relay_client *c, const void *data, size
 static int relay_client_queue(struct relay_client *c, uint8_t type, const void *p1, size_t l1,
 			      const void *p2, size_t l2)
 {
-	size_t len = RELAY_PROTO_HEADER_LEN + l1 + l2;
-	int ret;
+	int ret = relay_client_make_room(c, RELAY_PROTO_HEADER_LEN + l1 + l2);
 
-	if (c->dead)
-		return -EPIPE;
-	ret = relay_client_reserve(c, len);
-	if (ret == -ENOBUFS && c->whead < c->wtail) {
-		if (relay_client_flush(c) < 0)
-			return -EPIPE;
-		ret = relay_client_reserve(c, len);
-	}
 	if (ret < 0)
 		return ret;
 	ret = relay_proto_frame_encode(type, p1, l1, p2, l2, c->wbuf + c->wtail,

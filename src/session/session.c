@@ -1402,16 +1402,19 @@ void session_relay_input(struct session *s, struct relay_client *rc, const uint8
 			 uint8_t *buf, size_t len)
 {
 	struct session_src from = {.relay = rc, .node_id = src_id};
+	int type = wg_msg_type(buf, len);
 
-	/* Configured peers, and strangers when we admit them (someone asking
-	 * to join): the relay vouches for the sender's id, and the handshake
-	 * must prove the key that id converts to. */
-	if (!peer_table_by_node_id(&s->peers, src_id) &&
-	    (wg_msg_type(buf, len) != WG_MSG_INITIATION || !session_stranger_add(s, src_id))) {
+	/* Only an initiation can come from someone we do not know yet: a
+	 * configured peer, or a stranger when we admit them (someone asking to
+	 * join; the relay vouches for the id, the handshake must prove the key
+	 * it converts to). Everything else finds its peer by receiver index,
+	 * as from UDP, with no lookup by id per packet. */
+	if (type == WG_MSG_INITIATION && !peer_table_by_node_id(&s->peers, src_id) &&
+	    !session_stranger_add(s, src_id)) {
 		s->stats.drop_unknown_sender++;
 		return;
 	}
-	session_receive(s, buf, len, wg_msg_type(buf, len), &from, loop_now_ns());
+	session_receive(s, buf, len, type, &from, loop_now_ns());
 }
 
 /* A peer for a stranger whose initiation came through a relay. Bounded:

@@ -13,63 +13,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Read one value from R and write it to W; 0 or the first error. */
-static int copy_value(struct ctl_codec_reader *r, struct ctl_codec_writer *w, unsigned depth)
-{
-	const uint8_t *p;
-	const char *s;
-	uint32_t n, i;
-	uint64_t u;
-	int64_t v;
-	size_t len, pos = r->cr_pos;
-	bool b;
-	int type = ctl_codec_peek(r), err;
-
-	if (type < 0)
-		return type;
-	switch (type) {
-	case CTL_CODEC_NIL:
-		err = ctl_codec_get_nil(r);
-		return err ? err : ctl_codec_put_nil(w);
-	case CTL_CODEC_BOOL:
-		err = ctl_codec_get_bool(r, &b);
-		return err ? err : ctl_codec_put_bool(w, b);
-	case CTL_CODEC_INT:
-		if (ctl_codec_get_uint(r, &u) == 0)
-			return ctl_codec_put_uint(w, u);
-		err = ctl_codec_get_int(r, &v);
-		return err ? err : ctl_codec_put_int(w, v);
-	case CTL_CODEC_BIN:
-		err = ctl_codec_get_bin(r, &p, &len);
-		return err ? err : ctl_codec_put_bin(w, p, len);
-	case CTL_CODEC_STR:
-		err = ctl_codec_get_str(r, &s, &len);
-		return err ? err : ctl_codec_put_str(w, s, len);
-	case CTL_CODEC_ARRAY:
-	case CTL_CODEC_MAP:
-		if (depth >= CTL_CODEC_MAX_DEPTH)
-			return -1;
-		if (type == CTL_CODEC_ARRAY) {
-			err = ctl_codec_get_array(r, &n);
-			if (!err)
-				err = ctl_codec_put_array(w, n);
-		} else {
-			err = ctl_codec_get_map(r, &n);
-			if (!err)
-				err = ctl_codec_put_map(w, n);
-			n *= 2;
-		}
-		for (i = 0; !err && i < n; i++)
-			err = copy_value(r, w, depth + 1);
-		return err;
-	default:
-		err = ctl_codec_skip(r);
-		if (err && r->cr_pos != pos)
-			abort();
-		return err ? err : -1; /* float/ext: not copyable */
-	}
-}
-
 static int ignore_send(void *user, uint64_t now, const uint8_t *msg, size_t len)
 {
 	(void)user;
@@ -107,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* canonical input re-encodes to itself */
 	ctl_codec_reader_init(&r, data, size, CTL_CODEC_CANONICAL);
 	ctl_codec_writer_init_dynamic(&w, size + 16);
-	err = copy_value(&r, &w, 0);
+	err = ctl_codec_copy(&r, &w);
 	if (canon_ok) {
 		if (err || ctl_codec_reader_end(&r))
 			abort();
