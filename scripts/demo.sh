@@ -2,7 +2,8 @@
 # The demo: a relay and three rayfish nodes, each in its own network namespace
 # on a small stand-in for the internet (a bridge, 198.18.0.0/24). Node a
 # creates a network and invites b and c; they join with the codes alone and
-# all three reach each other by mesh address. Everything (namespaces, state,
+# all three reach each other by mesh address, then by name through Magic
+# DNS. Everything (namespaces, state,
 # sockets, processes) is removed on exit.
 # Usage: scripts/demo.sh [PATH_TO_RAY]  (needs root)
 #
@@ -63,6 +64,15 @@ for from in a b c; do
 			sed -E 's/, time [0-9]+ms//'
 	done
 done
+
+step "Magic DNS: every member resolves the others by name (HOST.NETWORK.ray)"
+echo "$ dig @100.100.100.53 beta.demo.ray   (on a)"
+in_ns a dig +time=2 +tries=1 @100.100.100.53 beta.demo.ray +short
+echo "$ dig -x ${MESH_IP[c]} @100.100.100.53   (on b)"
+in_ns b dig +time=2 +tries=1 @100.100.100.53 -x "${MESH_IP[c]}" +short
+echo "$ ping -c 2 gamma   (on a: its resolv.conf has our nameserver first and the search domain demo.ray)"
+wait_for 10 "a to resolve gamma" in_ns a getent hosts gamma.demo.ray
+in_ns a ping -c 2 -i 0.2 -W 2 gamma | head -3
 
 step "ray status on a"
 ray_on a status

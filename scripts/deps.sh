@@ -9,7 +9,7 @@ libsodium-dev libb2-dev libjansson-dev libssl-dev libcmocka-dev
 iproute2 iputils-ping procps util-linux jq python3 nftables
 iperf3 wireguard-tools wireguard-go curl stun-client conntrack
 libminiupnpc-dev libnatpmp-dev miniupnpd-nftables
-libldns-dev
+libldns-dev dnsutils dnsmasq-base netcat-openbsd
 "
 
 missing=""

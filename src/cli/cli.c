@@ -553,6 +553,26 @@ static void print_networks(const json_t *networks)
 	}
 }
 
+static void print_dns(const json_t *dns)
+{
+	const json_t *v;
+	size_t i;
+
+	if (!json_is_object(dns))
+		return;
+	printf("  dns   100.100.100.53, fd72:6179::53; system: %s, %s\n", json_str(dns, "mode"),
+	       json_is_true(json_object_get(dns, "system_configured")) ? "configured"
+								       : "not configured");
+	if (json_is_string(json_object_get(dns, "error")))
+		printf("        error: %s\n", json_str(dns, "error"));
+	if (json_array_size(json_object_get(dns, "search"))) {
+		printf("        search");
+		json_array_foreach(json_object_get(dns, "search"), i, v)
+			printf(" %s", json_string_value(v));
+		printf("\n");
+	}
+}
+
 static int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	json_t *r, *networks;
@@ -571,6 +591,7 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("  id    %s\n", json_str(r, "id"));
 		printf("  ipv4  %s\n", json_str(r, "ipv4"));
 		printf("  ipv6  %s\n", json_str(r, "ipv6"));
+		print_dns(json_object_get(r, "dns"));
 		if (json_array_size(networks) == 0)
 			printf("  networks: none (ray create, or ray join CODE)\n");
 		print_networks(networks);
@@ -873,6 +894,7 @@ static int cmd_daemon(struct cli *cli, int argc, char **argv)
 		.tun_name = "ray0",
 		.mtu = SESSION_DEFAULT_MTU,
 		.port = SESSION_DEFAULT_PORT,
+		.system_dns = -1,
 	};
 	char socket_dir[PATH_MAX], *slash;
 	unsigned long v;
@@ -908,6 +930,10 @@ static int cmd_daemon(struct cli *cli, int argc, char **argv)
 			if (o.nrelays == SETTINGS_RELAYS_MAX)
 				return cli_fail("--relay: at most %d relays", SETTINGS_RELAYS_MAX);
 			o.relays[o.nrelays++] = val;
+		} else if (strcmp(arg, "--system-dns") == 0) {
+			if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0)
+				return cli_fail("--system-dns: '%s' is not on or off", val);
+			o.system_dns = strcmp(val, "on") == 0;
 		} else if (strcmp(arg, "--mtu") == 0) {
 			if (parse_ulong(val, SESSION_MIN_MTU, 65535 - 80, &v) < 0)
 				return cli_fail("--mtu: '%s' is not an MTU (%d-65455)", val,
@@ -995,7 +1021,10 @@ static int cmd_version(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_command cli_commands[] = {
-	{"daemon", "[--state-dir DIR] [--tun NAME] [--port N] [--mtu N] [--relay URL]... [--debug]",
+	{"daemon",
+	 "[--state-dir DIR] [--tun NAME] [--port N] [--mtu N] [--relay URL]... [--system-dns "
+	 "on|off] "
+	 "[--debug]",
 	 "run the daemon in the foreground",
 	 "Runs the rayfish daemon: the root process that owns the tunnel, the sessions\n"
 	 "and all network state. Logs go to stderr and to STATE_DIR/logs/.\n"
@@ -1005,6 +1034,10 @@ static const struct cli_command cli_commands[] = {
 	 "  --mtu N          tunnel MTU (default 1420; below 1280 IPv6 stops working)\n"
 	 "  --relay URL      home relay, http://HOST:PORT (repeatable, up to 4); saved,\n"
 	 "                   so later starts without --relay use the same ones\n"
+	 "  --system-dns on|off\n"
+	 "                   while up, point the host's resolver at Magic DNS for .ray\n"
+	 "                   names (systemd-resolved, else /etc/resolv.conf; default on;\n"
+	 "                   saved)\n"
 	 "  --debug          log debug messages\n"
 	 "Stops on SIGTERM, SIGINT or 'ray shutdown'.\n",
 	 cmd_daemon},

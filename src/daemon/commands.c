@@ -6,6 +6,7 @@
 #include "crypto/keytext.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc_server.h"
+#include "daemon/magicdns.h"
 #include "daemon/netcheck.h"
 #include "daemon/static_peers.h"
 #include "path/relay_client.h"
@@ -133,6 +134,7 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 		json_array_append_new(peers, peer_json(d, p));
 	json_object_set_new(r, "peers", peers);
 	json_object_set_new(r, "relays", relays_status(d));
+	json_object_set_new(r, "dns", magicdns_status(d));
 	{
 		struct endpoint pub;
 		char text[ENDPOINT_TEXT_MAX];

@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 #include "crypto/keytext.h"
 #include "daemon/ipc_server.h"
+#include "daemon/magicdns.h"
 #include "daemon/netcheck.h"
 #include "daemon/static_peers.h"
 #include "session/session.h"
@@ -113,6 +114,7 @@ int daemon_set_active(struct daemon *d, bool up, char *err, size_t err_len)
 		log_info("data plane %s", up ? "up" : "down (standby)");
 		d->active = up;
 	}
+	magicdns_set_active(d, up);
 	next.want_up = up;
 	ret = settings_save(d->settings_path, &next);
 	if (ret < 0) {
@@ -160,6 +162,8 @@ static int daemon_start_session(struct daemon *d)
 		log_error("%s", err);
 		return -1;
 	}
+	if (magicdns_start(d) < 0)
+		return -1;
 	if (static_peers_load(d, err, sizeof(err)) < 0 || networks_load(d, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
@@ -169,6 +173,7 @@ static int daemon_start_session(struct daemon *d)
 		return -1;
 	}
 	d->active = d->settings.want_up;
+	magicdns_set_active(d, d->active);
 	return 0;
 }
 
@@ -249,6 +254,16 @@ int daemon_run(const struct daemon_options *options)
 		log_error("%s", err);
 		goto out_identity;
 	}
+	if (options->system_dns >= 0 && d.settings.dns_system != (options->system_dns == 1)) {
+		struct settings next = d.settings;
+
+		next.dns_system = options->system_dns == 1;
+		if ((ret = settings_save(d.settings_path, &next)) < 0) {
+			log_error("cannot save settings: %s", strerror(-ret));
+			goto out_identity;
+		}
+		d.settings = next;
+	}
 	d.loop = loop_new();
 	if (!d.loop) {
 		log_error("cannot create event loop: %s", strerror(errno));
@@ -286,6 +301,7 @@ out_session:
 	netcheck_stop(&d);
 	networks_stop(&d);
 	relays_stop(&d);
+	magicdns_stop(&d);
 	session_free(d.session);
 	static_peers_free(&d);
 	ipc_server_free(d.ipc);

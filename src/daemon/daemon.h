@@ -29,6 +29,7 @@ struct daemon_options {
 	/* --relay URL (repeatable): replaces the saved home relays when given */
 	unsigned nrelays;
 	const char *relays[SETTINGS_RELAYS_MAX];
+	int system_dns; /* --system-dns: 1 on, 0 off, -1 as saved */
 };
 
 struct daemon {
@@ -42,6 +43,7 @@ struct daemon {
 	struct relays relays;
 	struct networks networks;
 	struct netcheck *netcheck; /* the running `ray netcheck`, if any */
+	struct magicdns *dns;
 	char settings_path[PATH_MAX];
 	int lock_fd;
 	int signal_fd;

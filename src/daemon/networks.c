@@ -5,7 +5,9 @@
 #include "daemon/daemon.h"
 #include "daemon/ipc_server.h"
 #include "daemon/relays.h"
+#include "daemon/magicdns.h"
 #include "daemon/static_peers.h"
+#include "dns/resolver.h"
 #include "net/group.h"
 #include "net/invite.h"
 #include "net/invite_ledger.h"
@@ -265,6 +267,8 @@ static int network_commit(struct daemon *d, struct network *n)
 	ret = network_encode(n);
 	if (ret == 0)
 		ret = network_save(d, n);
+	/* names change with a rename, which routes nothing anew */
+	magicdns_update(d);
 	return ret;
 }
 
@@ -402,11 +406,45 @@ static void networks_apply(struct daemon *d)
 		}
 	}
 	session_set_admit_strangers(d->session, networks_is_coordinator_anywhere(d));
+	magicdns_update(d);
 	/* Removing a peer from inside one of its own callbacks (a LEAVE it
 	 * sent, a roster it answered) would free it under the caller: prune
 	 * from a fresh turn of the loop instead. */
 	if (!d->networks.prune_timer)
 		d->networks.prune_timer = loop_timer_add(d->loop, 0, networks_prune, d);
+}
+
+void networks_dns_entries(struct daemon *d, struct dns_table *t)
+{
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		struct network *n = d->networks.list[i];
+
+		if (!group_hostname_valid(n->alias))
+			continue;
+		for (unsigned k = 0; k < group_member_count(n->group); k++) {
+			const struct group_member *m = group_member_at(n->group, k);
+			struct dns_name_entry e = {.v4 = {htonl(group_member_ipv4(m))}};
+
+			if (!m->hostname[0])
+				continue;
+			snprintf(e.host, sizeof(e.host), "%s", m->hostname);
+			snprintf(e.network, sizeof(e.network), "%s", n->alias);
+			address_ipv6_derive(m->id, &e.v6);
+			/* hostnames are labels and distinct on a verified roster */
+			dns_table_add(t, &e);
+		}
+	}
+}
+
+unsigned networks_dns_aliases(struct daemon *d, const char **out, unsigned max)
+{
+	unsigned count = 0;
+
+	for (unsigned i = 0; i < d->networks.n && count < max; i++) {
+		if (group_hostname_valid(d->networks.list[i]->alias))
+			out[count++] = d->networks.list[i]->alias;
+	}
+	return count;
 }
 
 /* ---- the network record --------------------------------------------------- */

@@ -50,6 +50,13 @@ int networks_resolve_member(struct daemon *d, const char *text, uint8_t id[32]);
 /* Whether node ID is on the roster of any of our networks. */
 bool networks_has_member(struct daemon *d, const uint8_t id[32]);
 
+/* Magic DNS: every member with a hostname of every network, as entries of
+ * T (HOST.ALIAS.ray); aliases that are not DNS labels are left out. */
+struct dns_table;
+void networks_dns_entries(struct daemon *d, struct dns_table *t);
+/* The aliases of our networks that are DNS labels, up to MAX. */
+unsigned networks_dns_aliases(struct daemon *d, const char **out, unsigned max);
+
 /* IPC commands. */
 json_t *networks_cmd_create(struct daemon *d, json_t *args);
 json_t *networks_cmd_invite(struct daemon *d, json_t *args);

@@ -13,6 +13,7 @@ void settings_defaults(struct settings *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->want_up = true;
+	s->dns_system = true;
 }
 
 int settings_parse(const char *text, size_t len, const char *path, struct settings *s, char *err,
@@ -46,6 +47,14 @@ int settings_parse(const char *text, size_t len, const char *path, struct settin
 			goto out;
 		}
 		s->want_up = json_is_true(v);
+	}
+	v = json_object_get(root, "dns_system");
+	if (v) {
+		if (!json_is_boolean(v)) {
+			snprintf(err, err_len, "%s: dns_system must be true or false", path);
+			goto out;
+		}
+		s->dns_system = json_is_true(v);
 	}
 	v = json_object_get(root, "relays");
 	if (v) {
@@ -102,9 +111,9 @@ int settings_save(const char *path, const struct settings *s)
 
 	for (unsigned i = 0; relays && i < s->nrelays; i++)
 		json_array_append_new(relays, json_string(s->relays[i]));
-	root = json_pack("{s:o, s:b, s:o}", "operator_uid",
+	root = json_pack("{s:o, s:b, s:b, s:o}", "operator_uid",
 			 s->has_operator ? json_integer(s->operator_uid) : json_null(), "up",
-			 s->want_up, "relays", relays);
+			 s->want_up, "dns_system", s->dns_system, "relays", relays);
 	if (!root)
 		return -ENOMEM;
 	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -13,6 +13,7 @@ struct settings {
 	bool has_operator;
 	uid_t operator_uid; /* may run mutating commands without root */
 	bool want_up;	    /* data plane active; `ray down` clears it */
+	bool dns_system;    /* point the host's resolver at Magic DNS while up */
 	unsigned nrelays;   /* home relays, "http://HOST:PORT" */
 	char relays[SETTINGS_RELAYS_MAX][SETTINGS_RELAY_URL_MAX + 1];
 };

@@ -701,3 +701,17 @@ out:
 	ldns_pkt_free(q);
 	return ret;
 }
+
+size_t dns_query_udp_size(const uint8_t *query, size_t len)
+{
+	ldns_pkt *q = NULL;
+	size_t size = DNS_UDP_MAX;
+
+	if (len < DNS_HEADER_LEN || !wire_exact(query, len) ||
+	    ldns_wire2pkt(&q, query, len) != LDNS_STATUS_OK)
+		return size;
+	if (ldns_pkt_edns(q) && ldns_pkt_edns_udp_size(q) > DNS_UDP_MAX)
+		size = ldns_pkt_edns_udp_size(q);
+	ldns_pkt_free(q);
+	return size;
+}

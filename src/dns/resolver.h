@@ -97,4 +97,9 @@ int dns_answer(const struct dns_table *t, const uint8_t *query, size_t len, uint
  * header), -ENOBUFS or -ENOMEM. */
 int dns_error_reply(const uint8_t *query, size_t len, int rcode, uint8_t *out, size_t out_cap);
 
+/* The largest UDP answer the sender of QUERY (LEN bytes) takes: the
+ * payload size of its EDNS OPT record (at least DNS_UDP_MAX), or
+ * DNS_UDP_MAX without one or when QUERY does not parse. */
+size_t dns_query_udp_size(const uint8_t *query, size_t len);
+
 #endif

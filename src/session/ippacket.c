@@ -188,3 +188,106 @@ void ip_prefix_format(const struct ip_addr *addr, unsigned len, char *out, size_
 	inet_ntop(addr->family, addr->bytes, host, sizeof(host));
 	snprintf(out, out_len, "%s/%u", host, len);
 }
+
+/* ---- UDP datagrams --------------------------------------------------------- */
+
+#define UDP_HEADER_LEN 8
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* One's complement sum of LEN bytes, added to SUM (not folded). */
+static uint32_t checksum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (; len > 1; p += 2, len -= 2)
+		sum += be16(p);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+static uint16_t checksum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+int ippacket_udp_parse(const uint8_t *pkt, size_t len, struct ippacket_udp *u)
+{
+	size_t ip_len, total;
+	const uint8_t *udp;
+
+	if (ippacket_addrs(pkt, len, &u->src, &u->dst) < 0)
+		return -EINVAL;
+	if (u->src.family == AF_INET) {
+		ip_len = (size_t)(pkt[0] & 0x0f) * 4;
+		total = be16(pkt + 2);
+		/* neither a later fragment nor one with more to come */
+		if (pkt[9] != IPPROTO_UDP || (be16(pkt + 6) & 0x3fff) != 0)
+			return -EINVAL;
+	} else {
+		ip_len = IPV6_HEADER_LEN;
+		total = IPV6_HEADER_LEN + be16(pkt + 4);
+		if (pkt[6] != IPPROTO_UDP)
+			return -EINVAL;
+	}
+	if (total < ip_len + UDP_HEADER_LEN)
+		return -EINVAL;
+	udp = pkt + ip_len;
+	if (be16(udp + 4) < UDP_HEADER_LEN || be16(udp + 4) > total - ip_len)
+		return -EINVAL;
+	u->sport = be16(udp);
+	u->dport = be16(udp + 2);
+	u->payload = udp + UDP_HEADER_LEN;
+	u->payload_len = be16(udp + 4) - UDP_HEADER_LEN;
+	return 0;
+}
+
+int ippacket_udp_build(const struct ippacket_udp *u, uint8_t *out, size_t cap)
+{
+	size_t ip_len = u->src.family == AF_INET ? IPV4_HEADER_MIN : IPV6_HEADER_LEN;
+	size_t alen = u->src.family == AF_INET ? 4 : 16;
+	size_t udp_len = UDP_HEADER_LEN + u->payload_len, total = ip_len + udp_len;
+	uint8_t *udp = out + ip_len;
+	uint32_t sum;
+	uint16_t csum;
+
+	if (u->src.family != u->dst.family ||
+	    (u->src.family != AF_INET && u->src.family != AF_INET6))
+		return -EINVAL;
+	if (total > cap || total > 0xffff)
+		return -ENOBUFS;
+	memset(out, 0, ip_len);
+	if (u->src.family == AF_INET) {
+		out[0] = 0x45;
+		put16(out + 2, (uint16_t)total);
+		out[8] = 64;
+		out[9] = IPPROTO_UDP;
+		memcpy(out + 12, u->src.bytes, 4);
+		memcpy(out + 16, u->dst.bytes, 4);
+		put16(out + 10, checksum_fold(checksum_add(0, out, IPV4_HEADER_MIN)));
+	} else {
+		out[0] = 0x60;
+		put16(out + 4, (uint16_t)udp_len);
+		out[6] = IPPROTO_UDP;
+		out[7] = 64;
+		memcpy(out + 8, u->src.bytes, 16);
+		memcpy(out + 24, u->dst.bytes, 16);
+	}
+	put16(udp, u->sport);
+	put16(udp + 2, u->dport);
+	put16(udp + 4, (uint16_t)udp_len);
+	put16(udp + 6, 0);
+	memmove(udp + UDP_HEADER_LEN, u->payload, u->payload_len);
+	/* The pseudo-header: addresses, protocol, UDP length. */
+	sum = checksum_add(0, u->src.bytes, alen);
+	sum = checksum_add(sum, u->dst.bytes, alen);
+	sum += IPPROTO_UDP + (uint32_t)udp_len;
+	csum = checksum_fold(checksum_add(sum, udp, udp_len));
+	put16(udp + 6, csum ? csum : 0xffff); /* 0 means "no checksum" */
+	return (int)total;
+}

@@ -1,5 +1,6 @@
-/* What the data path needs to know about an IP packet: its addresses, and
- * TCP MSS clamping. Bytes from TUN or a peer: every length is checked. */
+/* What the data path needs to know about an IP packet: its addresses, TCP
+ * MSS clamping, and the UDP datagrams of the node's own services (Magic
+ * DNS). Bytes from TUN or a peer: every length is checked. */
 #ifndef RAY_SESSION_IPPACKET_H
 #define RAY_SESSION_IPPACKET_H
 
@@ -19,6 +20,26 @@ int ippacket_addrs(const uint8_t *pkt, size_t len, struct ip_addr *src, struct i
 /* If PKT is a TCP SYN whose MSS option exceeds what fits in MTU, lower it and
  * fix the checksum. Returns true if it changed the packet. */
 bool ippacket_clamp_mss(uint8_t *pkt, size_t len, unsigned mtu);
+
+/* A UDP datagram in an IPv4 packet (not a fragment) or an IPv6 packet (UDP
+ * right after the fixed header). PAYLOAD points into the packet. */
+struct ippacket_udp {
+	struct ip_addr src, dst;
+	uint16_t sport, dport; /* host order */
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+/* Returns 0, or -EINVAL when PKT is not such a datagram or its lengths
+ * disagree. The checksum is not verified: callers take packets from their
+ * own TUN, where the kernel wrote it. */
+int ippacket_udp_parse(const uint8_t *pkt, size_t len, struct ippacket_udp *u);
+
+/* Writes an IP packet carrying U (addresses of one family, ports and
+ * payload) into OUT, with its UDP checksum (and IPv4 header checksum).
+ * Returns the length, or -ENOBUFS when it does not fit CAP (or 65535),
+ * -EINVAL on mixed families. */
+int ippacket_udp_build(const struct ippacket_udp *u, uint8_t *out, size_t cap);
 
 /* Does ADDR fall inside PREFIX/PREFIX_LEN (same family)? */
 bool ip_addr_in_prefix(const struct ip_addr *addr, const struct ip_addr *prefix,

@@ -85,6 +85,8 @@ struct session {
 	uint8_t *bufs; /* UDP_BATCH buffers of SESSION_BUF_SIZE, for sending */
 	struct udp_batch batch;
 	struct udp_rx *rx;
+	session_service_fn service_fn;
+	void *service_arg;
 };
 
 /* Per-peer control state, hung off peer->ctl: the reliable channel and the
@@ -1093,6 +1095,34 @@ static void session_udp_readable(struct loop *loop, int fd, uint32_t events, voi
 
 /* ---- from TUN to peers -------------------------------------------------- */
 
+static bool session_is_service_addr(const struct ip_addr *a)
+{
+	static const uint8_t dns4[4] = {ADDRESS_DNS_IPV4 >> 24, ADDRESS_DNS_IPV4 >> 16 & 0xff,
+					ADDRESS_DNS_IPV4 >> 8 & 0xff, ADDRESS_DNS_IPV4 & 0xff};
+
+	if (a->family == AF_INET)
+		return memcmp(a->bytes, dns4, 4) == 0;
+	return memcmp(a->bytes, &address_dns_ipv6, 16) == 0;
+}
+
+void session_set_service_handler(struct session *s, session_service_fn fn, void *arg)
+{
+	s->service_fn = fn;
+	s->service_arg = arg;
+}
+
+int session_tun_write(struct session *s, const uint8_t *pkt, size_t len)
+{
+	ssize_t n;
+
+	if (!s->up)
+		return -ENETDOWN;
+	n = write(s->tun_fd, pkt, len);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
 static void session_tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct session *s = arg;
@@ -1118,6 +1148,10 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 				break;
 			if (ippacket_addrs(pkt, (size_t)n, &src, &dst) < 0) {
 				s->stats.drop_malformed++;
+				continue;
+			}
+			if (s->service_fn && session_is_service_addr(&dst)) {
+				s->service_fn(s->service_arg, pkt, (size_t)n);
 				continue;
 			}
 			p = peer_table_route(&s->peers, &dst);

@@ -56,6 +56,15 @@ void session_free(struct session *s);
  * Returns 0 or -errno (reason in ERR). */
 int session_set_up(struct session *s, bool up, char *err, size_t err_len);
 
+/* Packets from the TUN to the service addresses (Magic DNS: 100.100.100.53
+ * and fd72:6179::53) go to FN, which must not keep PKT, instead of to a
+ * peer. NULL: they are dropped as unroutable. */
+typedef void (*session_service_fn)(void *arg, const uint8_t *pkt, size_t len);
+void session_set_service_handler(struct session *s, session_service_fn fn, void *arg);
+/* Hand an IP packet to the host through the TUN, as if from the mesh (a
+ * service's answer). 0, -ENETDOWN while down, or -errno. */
+int session_tun_write(struct session *s, const uint8_t *pkt, size_t len);
+
 uint16_t session_port(const struct session *s);
 const char *session_tun_name(const struct session *s);
 

@@ -36,6 +36,7 @@ cleanup() {
 	done
 	for ns in "${T_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
 	done
 	if [ $rc -ne 0 ]; then
 		for f in "$T_DIR"/*.log; do
@@ -50,12 +51,21 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # netns_add NAME: a namespace with loopback up. Its real name is $T_ID-NAME.
+# It has a resolv.conf of its own (ip netns exec mounts
+# /etc/netns/NAME/resolv.conf over /etc/resolv.conf), so a daemon's Magic
+# DNS configures that one and never the host's.
 netns_add() {
 	local ns=$T_ID-$1
 	ip netns add "$ns"
 	T_NETNS+=("$ns")
 	ip -n "$ns" link set lo up
+	mkdir -p "/etc/netns/$ns"
+	printf '# resolv.conf of test namespace %s\nnameserver 192.0.2.53\n' "$1" \
+		>"/etc/netns/$ns/resolv.conf"
 }
+
+# ns_resolv_conf NAME: the path of namespace NAME's resolv.conf.
+ns_resolv_conf() { echo "/etc/netns/$T_ID-$1/resolv.conf"; }
 
 # in_ns NAME CMD...: run CMD in namespace NAME.
 in_ns() { local ns=$T_ID-$1; shift; ip netns exec "$ns" "$@"; }

@@ -687,6 +687,33 @@ static void test_error_reply(void **state)
 	free(q);
 }
 
+/* The UDP size a client takes: 512 unless its EDNS OPT says more. */
+static void test_query_udp_size(void **state)
+{
+	ldns_pkt *q = NULL;
+	uint8_t *wire = NULL, *plain;
+	size_t len, plain_len;
+
+	(void)state;
+	plain = make_query("b.net1.ray", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, &plain_len);
+	assert_int_equal(dns_query_udp_size(plain, plain_len), DNS_UDP_MAX);
+	assert_int_equal(dns_query_udp_size(plain, plain_len - 1), DNS_UDP_MAX);
+	assert_int_equal(dns_query_udp_size(plain, 3), DNS_UDP_MAX);
+	free(plain);
+	for (unsigned size = 0; size <= 4096; size += 1232) {
+		assert_int_equal(ldns_pkt_query_new_frm_str(&q, "example.com", LDNS_RR_TYPE_A,
+							    LDNS_RR_CLASS_IN, LDNS_RD),
+				 LDNS_STATUS_OK);
+		ldns_pkt_set_edns_udp_size(q, (uint16_t)size);
+		ldns_pkt_set_edns_do(q, true); /* makes ldns emit the OPT record */
+		assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+		assert_int_equal(dns_query_udp_size(wire, len),
+				 size < DNS_UDP_MAX ? DNS_UDP_MAX : size);
+		free(wire);
+		ldns_pkt_free(q);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +734,7 @@ int main(void)
 		cmocka_unit_test(test_table_add),
 		cmocka_unit_test(test_empty_table),
 		cmocka_unit_test(test_error_reply),
+		cmocka_unit_test(test_query_udp_size),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,6 @@
 /* IP header parsing, prefixes, MSS clamping (with a checksum that must stay
- * valid), endpoint text forms. */
+ * valid), UDP datagrams built and parsed back (checksums a receiver would
+ * accept), endpoint text forms. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "path/endpoint.h"
@@ -147,13 +149,109 @@ static void test_endpoints(void **state)
 		assert_int_equal(endpoint_parse(bad, &a), -EINVAL);
 }
 
+/* Sum over the pseudo-header and the UDP segment: a valid checksum makes
+ * it 0xffff (RFC 768). */
+static uint16_t udp_sum(const uint8_t *p, size_t len)
+{
+	bool v4 = p[0] >> 4 == 4;
+	size_t ip_len = v4 ? 20 : 40, alen = v4 ? 4 : 16;
+	const uint8_t *addrs = v4 ? p + 12 : p + 8;
+	uint32_t sum = 17 + (uint32_t)(len - ip_len);
+
+	for (size_t i = 0; i < 2 * alen; i += 2)
+		sum += (uint32_t)(addrs[i] << 8 | addrs[i + 1]);
+	for (size_t i = ip_len; i < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | (i + 1 < len ? p[i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static void test_udp(void **state)
+{
+	static const char *const addrs[][2] = {
+		{"100.100.100.53", "100.64.0.7"},
+		{"fd72:6179::53", "fd72:6179:1:2:3:4:5:6"},
+	};
+	uint8_t payload[301], pkt[512], small[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7);
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		struct ippacket_udp u = {.sport = 53,
+					 .dport = 40000,
+					 .payload = payload,
+					 .payload_len = sizeof(payload)};
+		struct ippacket_udp back;
+		int n;
+
+		u.src.family = u.dst.family = (uint8_t)family;
+		assert_int_equal(inet_pton(family, addrs[f][0], u.src.bytes), 1);
+		assert_int_equal(inet_pton(family, addrs[f][1], u.dst.bytes), 1);
+		n = ippacket_udp_build(&u, pkt, sizeof(pkt));
+		assert_int_equal(n, (f ? 40 : 20) + 8 + (int)sizeof(payload));
+		assert_int_equal(udp_sum(pkt, (size_t)n), 0xffff);
+		if (!f) {
+			uint32_t sum = 0;
+
+			for (int i = 0; i < 20; i += 2)
+				sum += (uint32_t)(pkt[i] << 8 | pkt[i + 1]);
+			while (sum >> 16)
+				sum = (sum & 0xffff) + (sum >> 16);
+			assert_int_equal(sum, 0xffff);
+		}
+		memset(&back, 0, sizeof(back));
+		assert_int_equal(ippacket_udp_parse(pkt, (size_t)n, &back), 0);
+		assert_memory_equal(&back.src, &u.src, sizeof(u.src));
+		assert_memory_equal(&back.dst, &u.dst, sizeof(u.dst));
+		assert_int_equal(back.sport, 53);
+		assert_int_equal(back.dport, 40000);
+		assert_int_equal(back.payload_len, sizeof(payload));
+		assert_memory_equal(back.payload, payload, sizeof(payload));
+		/* too small a buffer; short or inconsistent packets */
+		assert_int_equal(ippacket_udp_build(&u, small, sizeof(small)), -ENOBUFS);
+		assert_int_equal(ippacket_udp_parse(pkt, (size_t)n - 1, &back), -EINVAL);
+		assert_int_equal(ippacket_udp_parse(pkt, f ? 47 : 27, &back), -EINVAL);
+		pkt[(f ? 40 : 20) + 4] = 0xff; /* UDP length beyond the packet */
+		assert_int_equal(ippacket_udp_parse(pkt, (size_t)n, &back), -EINVAL);
+		pkt[(f ? 40 : 20) + 4] = 0;
+		pkt[(f ? 40 : 20) + 5] = 7; /* below its own header */
+		assert_int_equal(ippacket_udp_parse(pkt, (size_t)n, &back), -EINVAL);
+		n = ippacket_udp_build(&u, pkt, sizeof(pkt));
+		pkt[f ? 6 : 9] = 6; /* TCP */
+		assert_int_equal(ippacket_udp_parse(pkt, (size_t)n, &back), -EINVAL);
+		u.dst.family = (uint8_t)(f ? AF_INET : AF_INET6);
+		assert_int_equal(ippacket_udp_build(&u, pkt, sizeof(pkt)), -EINVAL);
+	}
+	/* an IPv4 fragment (more fragments set, then an offset) is not parsed */
+	{
+		struct ippacket_udp u = {
+			.sport = 1, .dport = 53, .payload = payload, .payload_len = 20};
+		struct ippacket_udp back;
+		int n;
+
+		u.src.family = u.dst.family = AF_INET;
+		n = ippacket_udp_build(&u, pkt, sizeof(pkt));
+		assert_true(n > 0);
+		pkt[6] = 0x20;
+		assert_int_equal(ippacket_udp_parse(pkt, (size_t)n, &back), -EINVAL);
+		pkt[6] = 0x00;
+		pkt[7] = 0x01;
+		assert_int_equal(ippacket_udp_parse(pkt, (size_t)n, &back), -EINVAL);
+		pkt[7] = 0x00;
+		pkt[6] = 0x40; /* don't fragment: fine */
+		assert_int_equal(ippacket_udp_parse(pkt, (size_t)n, &back), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clamp_mss),
-		cmocka_unit_test(test_addrs),
-		cmocka_unit_test(test_prefixes),
-		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_clamp_mss), cmocka_unit_test(test_addrs),
+		cmocka_unit_test(test_prefixes),  cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_udp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
