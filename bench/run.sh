@@ -2,7 +2,9 @@
 # The netns benchmark: the same two namespaces joined by one veth pair, and
 # over it in turn the bare link, wireguard-go and rayfish. For each: iperf3
 # TCP single-stream and 4-stream throughput, ping RTT, and the small-packet
-# rate (UDP, 64-byte payloads). Prints a table and the ratios.
+# rate (UDP, 64-byte payloads). rayfish runs twice: with its firewall on (a
+# rule opens the iperf3 port; every packet goes through rule evaluation or
+# the connection tracker) and off. Prints a table and the ratios.
 #
 #   usage: bench/run.sh [PATH_TO_RAY]     (root; BENCH_SECONDS=N per run, default 5)
 #
@@ -65,7 +67,11 @@ ray_on a debug peer add "$(json_get b .id id)" --endpoint 10.55.0.2:41383 >/dev/
 ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.55.0.1:41383 >/dev/null
 b4=$(json_get b .ipv4 id)
 wait_for 10 "rayfish tunnel" in_ns a ping -c 1 -W 1 "$b4"
+ray_on b firewall add in allow --proto any --port 5201 >/dev/null
 measure rayfish "$b4"
+ray_on a firewall off >/dev/null
+ray_on b firewall off >/dev/null
+measure rayfish-fw-off "$b4"
 
 # rayfish forced onto a relay: ns rr runs `ray relay` and links to ra and rb,
 # but does not forward, so ra and rb reach each other only through it. They
@@ -89,6 +95,7 @@ daemon_start rb --relay http://10.56.1.2:3340
 ray_on ra debug peer add "$(json_get rb .id id)" >/dev/null
 ray_on rb debug peer add "$(json_get ra .id id)" >/dev/null
 rb4=$(json_get rb .ipv4 id)
+ray_on rb firewall add in allow --proto tcp --port 5201 >/dev/null
 in_ns rb iperf3 -s -D -p 5201 --logfile "$T_DIR/iperf-server-rb.log"
 wait_for 20 "rayfish tunnel through the relay" in_ns ra ping -c 1 -W 1 "$rb4"
 out=$(in_ns ra timeout 60 iperf3 -c "$rb4" -p 5201 -t "$SECS" -J) || fail "relay: iperf3 failed"
@@ -106,6 +113,9 @@ echo "rayfish / wireguard-go: TCP $(ratio "${R[rayfish,tcp1]}" "${R[wireguard-go
 echo "rayfish / bare link:    TCP $(ratio "${R[rayfish,tcp1]}" "${R[bare,tcp1]}")x," \
 	"TCP×4 $(ratio "${R[rayfish,tcp4]}" "${R[bare,tcp4]}")x," \
 	"UDP64 $(ratio "${R[rayfish,pps]}" "${R[bare,pps]}")x"
+echo "firewall on / off:      TCP $(ratio "${R[rayfish,tcp1]}" "${R[rayfish-fw-off,tcp1]}")x," \
+	"TCP×4 $(ratio "${R[rayfish,tcp4]}" "${R[rayfish-fw-off,tcp4]}")x," \
+	"UDP64 $(ratio "${R[rayfish,pps]}" "${R[rayfish-fw-off,pps]}")x (target >= 0.95)"
 echo "rayfish relayed / direct: TCP $(ratio "${R[relay,tcp1]}" "${R[rayfish,tcp1]}")x (target >= 0.30)"
 echo "RTT over the bare link: rayfish +$(awk -v x="${R[rayfish,rtt]}" -v y="${R[bare,rtt]}" 'BEGIN { printf "%.3f", x - y }') ms," \
 	"wireguard-go +$(awk -v x="${R[wireguard-go,rtt]}" -v y="${R[bare,rtt]}" 'BEGIN { printf "%.3f", x - y }') ms"

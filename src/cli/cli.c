@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "daemon/daemon.h"
 #include "ipc/ipc_client.h"
 #include "os/tun.h"
@@ -21,13 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IPC_TIMEOUT_MS 10000
-
-struct cli {
-	const char *socket_path;
-	bool json;
-};
-
 struct cli_command {
 	const char *name;
 	const char *usage;
@@ -38,8 +32,7 @@ struct cli_command {
 
 static const struct cli_command *cli_find(const char *name);
 
-static int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cli_fail(const char *fmt, ...)
+int cli_fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -60,7 +53,7 @@ static int cli_usage(const struct cli_command *c)
 /* Send CMD with ARGS (stolen; NULL for none). On success returns the result
  * object (a new reference, possibly an empty object); on failure prints the
  * one-line reason and returns NULL. */
-static json_t *cli_call_timeout(struct cli *cli, const char *cmd, json_t *args, int timeout_ms)
+json_t *cli_call_timeout(struct cli *cli, const char *cmd, json_t *args, int timeout_ms)
 {
 	char err[512];
 	json_t *req, *resp, *result;
@@ -85,12 +78,12 @@ static json_t *cli_call_timeout(struct cli *cli, const char *cmd, json_t *args, 
 	return result;
 }
 
-static json_t *cli_call(struct cli *cli, const char *cmd, json_t *args)
+json_t *cli_call(struct cli *cli, const char *cmd, json_t *args)
 {
 	return cli_call_timeout(cli, cmd, args, IPC_TIMEOUT_MS);
 }
 
-static void cli_print_json(const json_t *obj)
+void cli_print_json(const json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
@@ -100,7 +93,7 @@ static void cli_print_json(const json_t *obj)
 	}
 }
 
-static const char *json_str(const json_t *obj, const char *key)
+const char *cli_json_str(const json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 
@@ -145,10 +138,10 @@ static void print_peers(const json_t *peers)
 				 (long long)(time(NULL) - json_integer_value(hs)));
 		/* Through a relay, where it goes is the relay. */
 		printf("  %-12.10s %-16s %-8s %-22s %-10s %10lld %10lld\n",
-		       id ? id : json_str(p, "wg_public_key"), json_str(p, "ipv4"),
-		       json_str(p, "path"),
-		       strcmp(json_str(p, "path"), "relay") == 0 ? json_str(p, "relay")
-								 : json_str(p, "endpoint"),
+		       id ? id : cli_json_str(p, "wg_public_key"), cli_json_str(p, "ipv4"),
+		       cli_json_str(p, "path"),
+		       strcmp(cli_json_str(p, "path"), "relay") == 0 ? cli_json_str(p, "relay")
+								     : cli_json_str(p, "endpoint"),
 		       ago, (long long)json_integer_value(json_object_get(p, "rx_bytes")),
 		       (long long)json_integer_value(json_object_get(p, "tx_bytes")));
 	}
@@ -161,7 +154,7 @@ static void print_relays(const json_t *relays, const json_t *public_ep)
 
 	json_array_foreach(relays, i, r)
 	{
-		printf("  relay %s (%s%s)\n", json_str(r, "url"),
+		printf("  relay %s (%s%s)\n", cli_json_str(r, "url"),
 		       json_is_true(json_object_get(r, "connected")) ? "connected"
 								     : "not connected",
 		       json_is_true(json_object_get(r, "home")) ? ", home" : "");
@@ -211,7 +204,7 @@ static int cmd_netcheck(struct cli *cli, int argc, char **argv)
 	{
 		json_t *lat = json_object_get(v, "stun_latency_ms");
 
-		printf("relay %s: %s, ", json_str(v, "url"),
+		printf("relay %s: %s, ", cli_json_str(v, "url"),
 		       json_is_true(json_object_get(v, "connected")) ? "connected"
 								     : "not connected");
 		if (json_is_number(lat))
@@ -219,7 +212,7 @@ static int cmd_netcheck(struct cli *cli, int argc, char **argv)
 		else
 			printf("no STUN answer\n");
 	}
-	printf("preferred relay: %s\n", json_str(r, "preferred_relay"));
+	printf("preferred relay: %s\n", cli_json_str(r, "preferred_relay"));
 	json_decref(r);
 	return 0;
 }
@@ -278,10 +271,10 @@ static int cmd_create(struct cli *cli, int argc, char **argv)
 	else
 		printf("created network %s (%s)\n  room id  %s\n  you      %s, %s, %s\n"
 		       "invite others with: ray invite %s\n",
-		       json_str(r, "name"),
+		       cli_json_str(r, "name"),
 		       json_is_true(json_object_get(r, "open")) ? "open" : "closed",
-		       json_str(r, "room_id"), json_str(r, "hostname"), json_str(r, "ipv4"),
-		       json_str(r, "ipv6"), json_str(r, "name"));
+		       cli_json_str(r, "room_id"), cli_json_str(r, "hostname"),
+		       cli_json_str(r, "ipv4"), cli_json_str(r, "ipv6"), cli_json_str(r, "name"));
 	json_decref(r);
 	return 0;
 }
@@ -322,9 +315,9 @@ static int cli_invites(struct cli *cli, json_t *args)
 				strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&exp));
 			printf("%-10lld %-8s %-9s %-20s %s\n",
 			       (long long)json_integer_value(json_object_get(e, "id")),
-			       json_str(e, "state"),
+			       cli_json_str(e, "state"),
 			       json_is_true(json_object_get(e, "reusable")) ? "reusable" : "single",
-			       when, json_str(e, "hostname"));
+			       when, cli_json_str(e, "hostname"));
 		}
 	}
 	json_decref(r);
@@ -343,7 +336,8 @@ static int cmd_kick(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(r);
 	else
-		printf("%s removed from %s\n", json_str(r, "removed"), json_str(r, "network"));
+		printf("%s removed from %s\n", cli_json_str(r, "removed"),
+		       cli_json_str(r, "network"));
 	json_decref(r);
 	return 0;
 }
@@ -362,8 +356,8 @@ static int cmd_hostname(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(r);
 	else
-		printf("this node is now %s in %s\n", json_str(r, "hostname"),
-		       json_str(r, "network"));
+		printf("this node is now %s in %s\n", cli_json_str(r, "hostname"),
+		       cli_json_str(r, "network"));
 	json_decref(r);
 	return 0;
 }
@@ -386,8 +380,8 @@ static int cmd_admin(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		cli_print_json(r);
 	} else if (argc == 3) {
-		printf("%s is a coordinator of %s now\n", json_str(r, "coordinator"),
-		       json_str(r, "network"));
+		printf("%s is a coordinator of %s now\n", cli_json_str(r, "coordinator"),
+		       cli_json_str(r, "network"));
 	} else {
 		json_array_foreach(json_object_get(r, "coordinators"), i, v)
 			printf("%s\n", json_string_value(v));
@@ -416,9 +410,10 @@ static int cmd_requests(struct cli *cli, int argc, char **argv)
 	} else if (argc == 3) {
 		printf("%s %s\n", argv[2], strcmp(argv[1], "accept") == 0 ? "admitted" : "denied");
 	} else {
-		json_array_foreach(json_object_get(r, "requests"), i, v) printf(
-			"%.12s  %-20s %llds ago\n", json_str(v, "id"), json_str(v, "hostname"),
-			(long long)json_integer_value(json_object_get(v, "age_s")));
+		json_array_foreach(json_object_get(r, "requests"), i, v)
+			printf("%.12s  %-20s %llds ago\n", cli_json_str(v, "id"),
+			       cli_json_str(v, "hostname"),
+			       (long long)json_integer_value(json_object_get(v, "age_s")));
 		if (!json_array_size(json_object_get(r, "requests")))
 			printf("no pending requests\n");
 	}
@@ -439,7 +434,7 @@ static int cmd_nuke(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(r);
 	else
-		printf("%s dissolved; its members remove it\n", json_str(r, "dissolved"));
+		printf("%s dissolved; its members remove it\n", cli_json_str(r, "dissolved"));
 	json_decref(r);
 	return 0;
 }
@@ -456,7 +451,7 @@ static int cmd_leave(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(r);
 	else
-		printf("left %s\n", json_str(r, "left"));
+		printf("left %s\n", cli_json_str(r, "left"));
 	json_decref(r);
 	return 0;
 }
@@ -488,7 +483,8 @@ static int cmd_invite(struct cli *cli, int argc, char **argv)
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&exp));
 		printf("%s\n(invite %lld, %s, expires %s; give it to the new member: ray join "
 		       "CODE)\n",
-		       json_str(r, "code"), (long long)json_integer_value(json_object_get(r, "id")),
+		       cli_json_str(r, "code"),
+		       (long long)json_integer_value(json_object_get(r, "id")),
 		       json_is_true(json_object_get(r, "reusable")) ? "reusable" : "single use",
 		       when);
 	}
@@ -499,13 +495,17 @@ static int cmd_invite(struct cli *cli, int argc, char **argv)
 static int cmd_join(struct cli *cli, int argc, char **argv)
 {
 	static const char *const values[] = {"name", "hostname", NULL};
-	static const char *const flags[] = {NULL};
+	static const char *const flags[] = {"auto-accept-firewall", NULL};
 	json_t *args = json_object(), *r;
 	int pos[1];
 
 	if (cli_net_options(argc, argv, values, flags, args, pos, 1) != 1) {
 		json_decref(args);
 		return cli_usage(cli_find("join"));
+	}
+	if (json_object_get(args, "auto-accept-firewall")) {
+		json_object_del(args, "auto-accept-firewall");
+		json_object_set_new(args, "auto_accept_firewall", json_true());
 	}
 	json_object_set_new(args, "code", json_string(argv[pos[0]]));
 	/* the coordinator may be reached through a relay, possibly after a
@@ -519,10 +519,16 @@ static int cmd_join(struct cli *cli, int argc, char **argv)
 		printf("the network is closed: your request waits for a coordinator's approval\n"
 		       "(ray requests NET accept on their side); the join completes by itself\n");
 	else
-		printf("joined network %s as %s (%s, %s)\n", json_str(r, "name"),
-		       json_str(r, "hostname"), json_str(r, "ipv4"), json_str(r, "ipv6"));
+		printf("joined network %s as %s (%s, %s)\n", cli_json_str(r, "name"),
+		       cli_json_str(r, "hostname"), cli_json_str(r, "ipv4"),
+		       cli_json_str(r, "ipv6"));
 	json_decref(r);
 	return 0;
+}
+
+static int cmd_firewall(struct cli *cli, int argc, char **argv)
+{
+	return cli_firewall(cli, argc, argv);
 }
 
 static void print_networks(const json_t *networks)
@@ -532,19 +538,19 @@ static void print_networks(const json_t *networks)
 
 	json_array_foreach(networks, i, n)
 	{
-		printf("\n  network %s (%s, %s) room %.12s...\n", json_str(n, "name"),
-		       json_str(n, "role"),
+		printf("\n  network %s (%s, %s) room %.12s...\n", cli_json_str(n, "name"),
+		       cli_json_str(n, "role"),
 		       json_is_true(json_object_get(n, "open")) ? "open" : "closed",
-		       json_str(n, "room_id"));
+		       cli_json_str(n, "room_id"));
 		json_array_foreach(json_object_get(n, "members"), k, m)
 		{
 			const char *path = json_is_string(json_object_get(m, "path"))
-						   ? json_str(m, "path")
+						   ? cli_json_str(m, "path")
 						   : "";
 			bool coord = json_is_true(json_object_get(m, "coordinator"));
 
-			printf("    %-20s %-16s %-8s %s%s%s\n", json_str(m, "hostname"),
-			       json_str(m, "ipv4"),
+			printf("    %-20s %-16s %-8s %s%s%s\n", cli_json_str(m, "hostname"),
+			       cli_json_str(m, "ipv4"),
 			       json_is_true(json_object_get(m, "self"))	    ? "(you)"
 			       : json_is_true(json_object_get(m, "online")) ? "online"
 									    : "offline",
@@ -560,17 +566,30 @@ static void print_dns(const json_t *dns)
 
 	if (!json_is_object(dns))
 		return;
-	printf("  dns   100.100.100.53, fd72:6179::53; system: %s, %s\n", json_str(dns, "mode"),
+	printf("  dns   100.100.100.53, fd72:6179::53; system: %s, %s\n", cli_json_str(dns, "mode"),
 	       json_is_true(json_object_get(dns, "system_configured")) ? "configured"
 								       : "not configured");
 	if (json_is_string(json_object_get(dns, "error")))
-		printf("        error: %s\n", json_str(dns, "error"));
+		printf("        error: %s\n", cli_json_str(dns, "error"));
 	if (json_array_size(json_object_get(dns, "search"))) {
 		printf("        search");
 		json_array_foreach(json_object_get(dns, "search"), i, v)
 			printf(" %s", json_string_value(v));
 		printf("\n");
 	}
+}
+
+static void print_firewall(const json_t *fw)
+{
+	if (!json_is_object(fw))
+		return;
+	if (!json_is_true(json_object_get(fw, "enabled"))) {
+		printf("  fw    OFF: members reach every port (ray firewall on)\n");
+		return;
+	}
+	printf("  fw    inbound default %s, %zu rule(s)%s (ray firewall show)\n",
+	       cli_json_str(fw, "default"), json_array_size(json_object_get(fw, "rules")),
+	       json_is_true(json_object_get(fw, "reject")) ? ", reject on" : "");
 }
 
 static int cmd_status(struct cli *cli, int argc, char **argv)
@@ -587,11 +606,12 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 		cli_print_json(r);
 	} else {
 		networks = json_object_get(r, "networks");
-		printf("rayfish %s, %s\n", json_str(r, "version"), json_str(r, "state"));
-		printf("  id    %s\n", json_str(r, "id"));
-		printf("  ipv4  %s\n", json_str(r, "ipv4"));
-		printf("  ipv6  %s\n", json_str(r, "ipv6"));
+		printf("rayfish %s, %s\n", cli_json_str(r, "version"), cli_json_str(r, "state"));
+		printf("  id    %s\n", cli_json_str(r, "id"));
+		printf("  ipv4  %s\n", cli_json_str(r, "ipv4"));
+		printf("  ipv6  %s\n", cli_json_str(r, "ipv6"));
 		print_dns(json_object_get(r, "dns"));
+		print_firewall(json_object_get(r, "firewall"));
 		if (json_array_size(networks) == 0)
 			printf("  networks: none (ray create, or ray join CODE)\n");
 		print_networks(networks);
@@ -615,10 +635,10 @@ static int cmd_id(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		cli_print_json(r);
 	} else {
-		printf("id             %s\n", json_str(r, "id"));
-		printf("wg public key  %s\n", json_str(r, "wg_public_key"));
-		printf("ipv4           %s\n", json_str(r, "ipv4"));
-		printf("ipv6           %s\n", json_str(r, "ipv6"));
+		printf("id             %s\n", cli_json_str(r, "id"));
+		printf("wg public key  %s\n", cli_json_str(r, "wg_public_key"));
+		printf("ipv4           %s\n", cli_json_str(r, "ipv4"));
+		printf("ipv6           %s\n", cli_json_str(r, "ipv6"));
 	}
 	json_decref(r);
 	return 0;
@@ -777,7 +797,7 @@ static int cmd_debug(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(r);
 	else
-		printf("peer added: %s\n", json_str(r, "wg_public_key"));
+		printf("peer added: %s\n", cli_json_str(r, "wg_public_key"));
 	json_decref(r);
 	return 0;
 }
@@ -839,8 +859,8 @@ static int cmd_ping(struct cli *cli, int argc, char **argv)
 			json_array_append(results, r);
 			if (!cli->json)
 				printf("pong from %.10s via %s %s in %.3f ms\n",
-				       json_str(r, "peer"), json_str(r, "path"),
-				       json_str(r, "endpoint"), rtt);
+				       cli_json_str(r, "peer"), cli_json_str(r, "path"),
+				       cli_json_str(r, "endpoint"), rtt);
 		} else {
 			const char *why = json_string_value(json_object_get(resp, "error"));
 
@@ -1131,11 +1151,41 @@ static const struct cli_command cli_commands[] = {
 	 cmd_nuke},
 	{"leave", "NET", "leave a network",
 	 "Tells the coordinators and forgets the network here.\n", cmd_leave},
-	{"join", "CODE [--name ALIAS] [--hostname H] [--json]",
+	{"join", "CODE [--name ALIAS] [--hostname H] [--auto-accept-firewall] [--json]",
 	 "join a network with an invite code",
 	 "Asks the network's coordinator (through a relay if needed) to admit this\n"
-	 "node, then connects to every member.\n",
+	 "node, then connects to every member.\n"
+	 "  --auto-accept-firewall  install the firewall rules the coordinators\n"
+	 "                          suggest for this node without asking\n",
 	 cmd_join},
+	{"firewall", "show | add | remove | default | reject | on | off | suggest | ...",
+	 "this node's firewall for mesh traffic",
+	 "Filters what members send this node (inbound) and what it sends them\n"
+	 "(outbound), on top of the host's own firewall. By default inbound TCP\n"
+	 "and UDP are denied, ping is allowed (rule 1, removable), outbound is\n"
+	 "allowed, and the answers of allowed connections come back.\n"
+	 "Order: tracked connections pass; then the rules, first match wins:\n"
+	 "local rules in the order shown, then each network's suggested rules;\n"
+	 "then the default. Rules and settings persist across restarts.\n"
+	 "  show [--json]                        rules, settings, counters\n"
+	 "  add (in|out) (allow|deny) [--proto tcp|udp|icmp|any] [--port N|N-M]\n"
+	 "      [--peer PEER | --user ID] [--network NET]\n"
+	 "                                       append a local rule; PEER: hostname,\n"
+	 "                                       host.net, mesh IP or id prefix\n"
+	 "  remove INDEX                         remove rule INDEX (a suggested one\n"
+	 "                                       stays away until it changes)\n"
+	 "  default (allow|deny)                 what inbound traffic no rule matches gets\n"
+	 "  reject (on|off)                      answer denied TCP with RST and UDP\n"
+	 "                                       with port unreachable (fail fast)\n"
+	 "  on | off                             off: members reach every port\n"
+	 "  suggest NET --for HOST|'*' [in|out] (allow|deny) [--proto P] [--port N|N-M]\n"
+	 "      [--peer HOST]                    a coordinator suggests a rule to the\n"
+	 "                                       members called HOST (or all)\n"
+	 "  suggestions NET [--remove INDEX]     the rules NET's coordinators suggest\n"
+	 "  pending NET                          suggested rules waiting for you\n"
+	 "  accept NET | deny NET                install or refuse the pending rules\n"
+	 "  auto-accept NET (on|off)             install NET's suggestions by themselves\n",
+	 cmd_firewall},
 	{"netcheck", "[--json]", "check this node's network: UDP, NAT, relays",
 	 "Measures now, from the peers' UDP port: whether UDP gets out, the public\n"
 	 "address(es) each relay's STUN sees, whether the NAT maps ports differently\n"

@@ -5,6 +5,7 @@
 #include "crypto/address.h"
 #include "crypto/keytext.h"
 #include "daemon/daemon.h"
+#include "daemon/fwservice.h"
 #include "daemon/ipc_server.h"
 #include "daemon/magicdns.h"
 #include "daemon/netcheck.h"
@@ -147,6 +148,7 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 		}
 	}
 	json_object_set_new(r, "tun", json_string(session_tun_name(d->session)));
+	json_object_set_new(r, "firewall", fwservice_status(d));
 	json_object_set_new(r, "port", json_integer(session_port(d->session)));
 	{
 		struct session_stats st;
@@ -156,7 +158,7 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 			r, "counters",
 			json_pack(
 				"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-				"s:I}",
+				"s:I, s:I}",
 				"rx_packets", (json_int_t)st.rx_packets, "tx_packets",
 				(json_int_t)st.tx_packets, "drop_no_route",
 				(json_int_t)st.drop_no_route, "drop_no_endpoint",
@@ -165,11 +167,13 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 				(json_int_t)st.drop_decrypt, "drop_malformed",
 				(json_int_t)st.drop_malformed, "drop_staged_full",
 				(json_int_t)st.drop_staged_full, "drop_down",
-				(json_int_t)st.drop_down, "drop_relay", (json_int_t)st.drop_relay,
-				"drop_unknown_sender", (json_int_t)st.drop_unknown_sender,
-				"handshakes_initiated", (json_int_t)st.handshakes_initiated,
-				"handshakes_completed", (json_int_t)st.handshakes_completed,
-				"cookies_sent", (json_int_t)st.cookies_sent));
+				(json_int_t)st.drop_down, "drop_filtered",
+				(json_int_t)st.drop_filtered, "drop_relay",
+				(json_int_t)st.drop_relay, "drop_unknown_sender",
+				(json_int_t)st.drop_unknown_sender, "handshakes_initiated",
+				(json_int_t)st.handshakes_initiated, "handshakes_completed",
+				(json_int_t)st.handshakes_completed, "cookies_sent",
+				(json_int_t)st.cookies_sent));
 	}
 	json_object_set_new(r, "operator_uid",
 			    d->settings.has_operator ? json_integer(d->settings.operator_uid)
@@ -269,7 +273,7 @@ static json_t *cmd_debug_peer_remove(struct daemon *d, json_t *args,
 
 /* A peer named by node id, a unique prefix of one (4+ characters), a mesh
  * address, or wg:BASE64. Sets ERR to a reason when there is none. */
-static struct peer *peer_resolve(struct daemon *d, const char *name, const char **err)
+struct peer *daemon_peer_resolve(struct daemon *d, const char *name, const char **err)
 {
 	uint8_t wg[32], node_id[32];
 	struct peer *found = NULL;
@@ -366,7 +370,7 @@ static json_t *cmd_ping(struct daemon *d, struct ipc_request *req, json_t *args)
 
 	if (!name)
 		return ipc_response_error("ping needs a peer");
-	p = peer_resolve(d, name, &why);
+	p = daemon_peer_resolve(d, name, &why);
 	if (!p)
 		return ipc_response_error("%s: %s", why, name);
 	if (timeout_ms <= 0 || timeout_ms > PING_TIMEOUT_MS_MAX)
@@ -449,7 +453,7 @@ static json_t *cmd_debug_send(struct daemon *d, struct ipc_request *req, json_t 
 	struct peer *p;
 	int ret;
 
-	if (!name || !(p = peer_resolve(d, name, &why)))
+	if (!name || !(p = daemon_peer_resolve(d, name, &why)))
 		return ipc_response_error("no such peer: %s", name ? name : "");
 	if (bytes < 0 || bytes > DEBUG_SEND_MAX)
 		return ipc_response_error("bytes must be 0..%d", DEBUG_SEND_MAX);
@@ -527,6 +531,18 @@ static json_t *cmd_nuke(struct daemon *d, json_t *args, const struct ipc_caller 
 	return networks_cmd_nuke(d, args);
 }
 
+static json_t *cmd_firewall(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return fwservice_cmd(d, args);
+}
+
+static json_t *cmd_firewall_show(struct daemon *d, json_t *args, const struct ipc_caller *caller)
+{
+	(void)caller;
+	return fwservice_cmd_show(d, args);
+}
+
 static const struct command commands[] = {
 	{"status", ACCESS_READ, cmd_status, NULL},
 	{"id", ACCESS_READ, cmd_id, NULL},
@@ -549,6 +565,8 @@ static const struct command commands[] = {
 	{"nuke", ACCESS_MUTATE, cmd_nuke, NULL},
 	{"leave", ACCESS_MUTATE, cmd_leave, NULL},
 	{"invites", ACCESS_MUTATE, cmd_invites, NULL},
+	{"firewall", ACCESS_MUTATE, cmd_firewall, NULL},
+	{"firewall-show", ACCESS_READ, cmd_firewall_show, NULL},
 };
 
 static const char *command_denied(const struct daemon *d, const struct command *c,

@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 #include "crypto/keytext.h"
 #include "daemon/ipc_server.h"
+#include "daemon/fwservice.h"
 #include "daemon/magicdns.h"
 #include "daemon/netcheck.h"
 #include "daemon/static_peers.h"
@@ -164,6 +165,10 @@ static int daemon_start_session(struct daemon *d)
 	}
 	if (magicdns_start(d) < 0)
 		return -1;
+	if (fwservice_start(d, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
 	if (static_peers_load(d, err, sizeof(err)) < 0 || networks_load(d, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
@@ -302,6 +307,7 @@ out_session:
 	networks_stop(&d);
 	relays_stop(&d);
 	magicdns_stop(&d);
+	fwservice_stop(&d);
 	session_free(d.session);
 	static_peers_free(&d);
 	ipc_server_free(d.ipc);

@@ -44,6 +44,7 @@ struct daemon {
 	struct networks networks;
 	struct netcheck *netcheck; /* the running `ray netcheck`, if any */
 	struct magicdns *dns;
+	struct fwservice *fw;
 	char settings_path[PATH_MAX];
 	int lock_fd;
 	int signal_fd;
@@ -64,6 +65,11 @@ void daemon_request_shutdown(struct daemon *d);
 struct peer;
 void daemon_on_request(void *arg, struct peer *p, uint32_t req_id, uint32_t method,
 		       const uint8_t *body, size_t len);
+
+/* The peer NAME means: a member's hostname or host.network, a mesh
+ * address, a node id or unique prefix of one, or wg:KEY. NULL with the
+ * reason in ERR (daemon/commands.c). */
+struct peer *daemon_peer_resolve(struct daemon *d, const char *name, const char **err);
 
 /* The IPC request handler (daemon/commands.c). */
 struct ipc_request;

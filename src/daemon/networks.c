@@ -3,6 +3,7 @@
 #include "crypto/address.h"
 #include "crypto/keytext.h"
 #include "daemon/daemon.h"
+#include "daemon/fwservice.h"
 #include "daemon/ipc_server.h"
 #include "daemon/relays.h"
 #include "daemon/magicdns.h"
@@ -96,6 +97,7 @@ struct networks_join {
 	struct record_request *record_req; /* by room: the network record, first */
 	uint64_t retry_timer;		   /* waiting for approval: ask again then */
 	uint64_t waiting_since_ms;
+	bool auto_accept_firewall; /* install the coordinators' suggested rules */
 };
 
 static uint64_t wall_ms(void)
@@ -384,6 +386,8 @@ static void networks_apply(struct daemon *d)
 {
 	struct peer *p;
 
+	for (p = session_peers(d->session); p; p = p->next)
+		p->filter_tags = 0;
 	for (unsigned i = 0; i < d->networks.n; i++) {
 		struct group *g = d->networks.list[i]->group;
 
@@ -401,12 +405,14 @@ static void networks_apply(struct daemon *d)
 			if (!p)
 				continue;
 			session_peer_set_addresses(d->session, p, &v4);
+			p->filter_tags |= 1u << i;
 			if (!p->relay)
 				relays_resolve(d, m->id);
 		}
 	}
 	session_set_admit_strangers(d->session, networks_is_coordinator_anywhere(d));
 	magicdns_update(d);
+	fwservice_update(d);
 	/* Removing a peer from inside one of its own callbacks (a LEAVE it
 	 * sent, a roster it answered) would free it under the caller: prune
 	 * from a fresh turn of the loop instead. */
@@ -1290,6 +1296,8 @@ static void networks_join_answer(void *arg, int status, const uint8_t *body, siz
 		networks_join_finish(j, ipc_response_error("%s", err));
 		return;
 	}
+	if (j->auto_accept_firewall)
+		fwservice_set_auto_accept(d, n->room, true);
 	log_info("joined network %s (%u members)", n->alias, group_member_count(n->group));
 	networks_join_finish(j, ipc_response_ok(network_summary(d, n)));
 	networks_apply(d);
@@ -1415,6 +1423,7 @@ json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *arg
 	if (hostname)
 		snprintf(j->code.hostname, sizeof(j->code.hostname), "%s", hostname);
 	snprintf(j->alias, sizeof(j->alias), "%s", alias ? alias : "");
+	j->auto_accept_firewall = json_is_true(json_object_get(args, "auto_accept_firewall"));
 	j->d = d;
 	j->req = req;
 	j->next = d->networks.joins;
@@ -1445,6 +1454,7 @@ static void networks_forget(struct daemon *d, struct network *n)
 
 	network_path(d, n, path);
 	unlink(path);
+	fwservice_network_gone(d, n->room);
 	for (unsigned i = 0; i < d->networks.n; i++) {
 		if (d->networks.list[i] == n) {
 			d->networks.list[i] = d->networks.list[--d->networks.n];
@@ -1498,18 +1508,25 @@ static const struct group_member *network_member_resolve(struct network *n, cons
 }
 
 /* Take ID off N's roster (a coordinator's act), publish, tell the rest. */
-static int network_drop_member(struct daemon *d, struct network *n, const uint8_t id[32])
+/* A change a coordinator made to network N's roster: save, publish, tell
+ * the members. Undone by the caller when this fails. */
+static int network_publish_change(struct daemon *d, struct network *n)
 {
-	int ret = group_member_remove(n->group, id);
+	int ret = network_commit(d, n);
 
-	if (ret == 0)
-		ret = network_commit(d, n);
 	if (ret < 0)
 		return ret;
 	network_publish(d, n);
 	networks_apply(d);
 	networks_sync_all(d, n, NULL);
 	return 0;
+}
+
+static int network_drop_member(struct daemon *d, struct network *n, const uint8_t id[32])
+{
+	int ret = group_member_remove(n->group, id);
+
+	return ret < 0 ? ret : network_publish_change(d, n);
 }
 
 json_t *networks_cmd_kick(struct daemon *d, json_t *args)
@@ -2164,4 +2181,72 @@ int networks_resolve_member(struct daemon *d, const char *text, uint8_t id[32])
 		return -ENOENT;
 	memcpy(id, found->id, 32);
 	return 0;
+}
+
+unsigned networks_count(struct daemon *d)
+{
+	return d->networks.n;
+}
+
+const struct group *networks_roster(struct daemon *d, unsigned i, const uint8_t **room,
+				    const char **alias)
+{
+	if (i >= d->networks.n)
+		return NULL;
+	*room = d->networks.list[i]->room;
+	*alias = d->networks.list[i]->alias;
+	return d->networks.list[i]->group;
+}
+
+int networks_lookup(struct daemon *d, const char *name, unsigned *index)
+{
+	struct network *n = networks_find(d, name);
+
+	for (unsigned i = 0; n && i < d->networks.n; i++) {
+		if (d->networks.list[i] == n) {
+			*index = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+bool networks_is_coordinator(struct daemon *d, unsigned index)
+{
+	return index < d->networks.n && d->networks.list[index]->coordinator;
+}
+
+int networks_suggest_add(struct daemon *d, unsigned index, const char *subject, const uint8_t *rule,
+			 size_t len)
+{
+	struct network *n = index < d->networks.n ? d->networks.list[index] : NULL;
+	int ret;
+
+	if (!n || !n->coordinator)
+		return -EPERM;
+	ret = group_rule_add(n->group, subject, rule, len);
+	if (ret < 0)
+		return ret;
+	ret = network_publish_change(d, n);
+	if (ret < 0)
+		group_rule_remove(n->group, group_rule_count(n->group) - 1);
+	return ret;
+}
+
+int networks_suggest_remove(struct daemon *d, unsigned index, unsigned rule)
+{
+	struct network *n = index < d->networks.n ? d->networks.list[index] : NULL;
+	struct group_rule saved;
+	int ret;
+
+	if (!n || !n->coordinator)
+		return -EPERM;
+	if (rule >= group_rule_count(n->group))
+		return -ENOENT;
+	saved = *group_rule_at(n->group, rule);
+	group_rule_remove(n->group, rule);
+	ret = network_publish_change(d, n);
+	if (ret < 0)
+		group_rule_add(n->group, saved.subject, saved.rule, saved.len); /* at the end */
+	return ret;
 }

@@ -57,6 +57,23 @@ void networks_dns_entries(struct daemon *d, struct dns_table *t);
 /* The aliases of our networks that are DNS labels, up to MAX. */
 unsigned networks_dns_aliases(struct daemon *d, const char **out, unsigned max);
 
+/* For the firewall: our networks in order, index I being bit I of a peer's
+ * filter_tags (set on every roster change). */
+struct group;
+unsigned networks_count(struct daemon *d);
+const struct group *networks_roster(struct daemon *d, unsigned i, const uint8_t **room,
+				    const char **alias);
+/* NAME (alias or room id) to its index; -ENOENT. */
+int networks_lookup(struct daemon *d, const char *name, unsigned *index);
+bool networks_is_coordinator(struct daemon *d, unsigned index);
+/* Coordinators: append a suggested firewall rule (SUBJECT a hostname or
+ * "*", RULE the encoded suggestion) to network INDEX's roster, or remove
+ * its RULE-th; then publish it. 0, -EPERM (not a coordinator), -ENOENT, or
+ * group_rule_add's errors. */
+int networks_suggest_add(struct daemon *d, unsigned index, const char *subject, const uint8_t *rule,
+			 size_t len);
+int networks_suggest_remove(struct daemon *d, unsigned index, unsigned rule);
+
 /* IPC commands. */
 json_t *networks_cmd_create(struct daemon *d, json_t *args);
 json_t *networks_cmd_invite(struct daemon *d, json_t *args);

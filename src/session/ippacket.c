@@ -11,7 +11,10 @@
 #define IPV4_HEADER_MIN 20
 #define IPV6_HEADER_LEN 40
 #define TCP_HEADER_MIN	20
+#define TCP_FLAG_FIN	0x01
 #define TCP_FLAG_SYN	0x02
+#define TCP_FLAG_RST	0x04
+#define TCP_FLAG_ACK	0x10
 #define TCP_OPT_END	0
 #define TCP_OPT_NOP	1
 #define TCP_OPT_MSS	2
@@ -247,13 +250,53 @@ int ippacket_udp_parse(const uint8_t *pkt, size_t len, struct ippacket_udp *u)
 	return 0;
 }
 
+/* The IP header of a packet from SRC to DST carrying L4_LEN bytes of PROTO.
+ * Returns its length. */
+static size_t ip_header_build(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
+			      size_t l4_len, uint8_t *out)
+{
+	if (src->family == AF_INET) {
+		memset(out, 0, IPV4_HEADER_MIN);
+		out[0] = 0x45;
+		put16(out + 2, (uint16_t)(IPV4_HEADER_MIN + l4_len));
+		out[8] = 64;
+		out[9] = proto;
+		memcpy(out + 12, src->bytes, 4);
+		memcpy(out + 16, dst->bytes, 4);
+		put16(out + 10, checksum_fold(checksum_add(0, out, IPV4_HEADER_MIN)));
+		return IPV4_HEADER_MIN;
+	}
+	memset(out, 0, IPV6_HEADER_LEN);
+	out[0] = 0x60;
+	put16(out + 4, (uint16_t)l4_len);
+	out[6] = proto;
+	out[7] = 64;
+	memcpy(out + 8, src->bytes, 16);
+	memcpy(out + 24, dst->bytes, 16);
+	return IPV6_HEADER_LEN;
+}
+
+/* The checksum of L4_LEN bytes at L4 with the pseudo-header of SRC, DST and
+ * PROTO (for ICMPv4, which has none, pass PSEUDO false). */
+static uint16_t l4_checksum(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
+			    const uint8_t *l4, size_t l4_len, bool pseudo)
+{
+	size_t alen = src->family == AF_INET ? 4 : 16;
+	uint32_t sum = 0;
+
+	if (pseudo) {
+		sum = checksum_add(0, src->bytes, alen);
+		sum = checksum_add(sum, dst->bytes, alen);
+		sum += proto + (uint32_t)l4_len;
+	}
+	return checksum_fold(checksum_add(sum, l4, l4_len));
+}
+
 int ippacket_udp_build(const struct ippacket_udp *u, uint8_t *out, size_t cap)
 {
 	size_t ip_len = u->src.family == AF_INET ? IPV4_HEADER_MIN : IPV6_HEADER_LEN;
-	size_t alen = u->src.family == AF_INET ? 4 : 16;
 	size_t udp_len = UDP_HEADER_LEN + u->payload_len, total = ip_len + udp_len;
 	uint8_t *udp = out + ip_len;
-	uint32_t sum;
 	uint16_t csum;
 
 	if (u->src.family != u->dst.family ||
@@ -261,33 +304,117 @@ int ippacket_udp_build(const struct ippacket_udp *u, uint8_t *out, size_t cap)
 		return -EINVAL;
 	if (total > cap || total > 0xffff)
 		return -ENOBUFS;
-	memset(out, 0, ip_len);
-	if (u->src.family == AF_INET) {
-		out[0] = 0x45;
-		put16(out + 2, (uint16_t)total);
-		out[8] = 64;
-		out[9] = IPPROTO_UDP;
-		memcpy(out + 12, u->src.bytes, 4);
-		memcpy(out + 16, u->dst.bytes, 4);
-		put16(out + 10, checksum_fold(checksum_add(0, out, IPV4_HEADER_MIN)));
-	} else {
-		out[0] = 0x60;
-		put16(out + 4, (uint16_t)udp_len);
-		out[6] = IPPROTO_UDP;
-		out[7] = 64;
-		memcpy(out + 8, u->src.bytes, 16);
-		memcpy(out + 24, u->dst.bytes, 16);
-	}
+	memmove(udp + UDP_HEADER_LEN, u->payload, u->payload_len);
+	ip_header_build(&u->src, &u->dst, IPPROTO_UDP, udp_len, out);
 	put16(udp, u->sport);
 	put16(udp + 2, u->dport);
 	put16(udp + 4, (uint16_t)udp_len);
 	put16(udp + 6, 0);
-	memmove(udp + UDP_HEADER_LEN, u->payload, u->payload_len);
-	/* The pseudo-header: addresses, protocol, UDP length. */
-	sum = checksum_add(0, u->src.bytes, alen);
-	sum = checksum_add(sum, u->dst.bytes, alen);
-	sum += IPPROTO_UDP + (uint32_t)udp_len;
-	csum = checksum_fold(checksum_add(sum, udp, udp_len));
+	csum = l4_checksum(&u->src, &u->dst, IPPROTO_UDP, udp, udp_len, true);
 	put16(udp + 6, csum ? csum : 0xffff); /* 0 means "no checksum" */
 	return (int)total;
+}
+
+/* Where the transport header of PKT starts and its protocol, when it comes
+ * right after the IP header (IPv6 extension headers are not followed) and
+ * PKT is not a later fragment. Returns the offset, or 0. */
+static size_t l4_offset(const uint8_t *pkt, size_t len, uint8_t *proto)
+{
+	struct ip_addr src, dst;
+
+	if (ippacket_addrs(pkt, len, &src, &dst) < 0)
+		return 0;
+	if (src.family == AF_INET) {
+		if ((be16(pkt + 6) & 0x1fff) != 0)
+			return 0;
+		*proto = pkt[9];
+		return (size_t)(pkt[0] & 0x0f) * 4;
+	}
+	*proto = pkt[6];
+	return IPV6_HEADER_LEN;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+int ippacket_tcp_reset_build(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+	struct ip_addr src, dst;
+	size_t off, ip_len, total, seg_len;
+	const uint8_t *tcp;
+	uint8_t proto, flags, *rst;
+
+	off = l4_offset(pkt, len, &proto);
+	if (!off || proto != IPPROTO_TCP || ippacket_addrs(pkt, len, &src, &dst) < 0)
+		return -EINVAL;
+	total = src.family == AF_INET ? be16(pkt + 2) : IPV6_HEADER_LEN + (size_t)be16(pkt + 4);
+	if (total < off + TCP_HEADER_MIN || (size_t)(pkt[off + 12] >> 4) * 4 < TCP_HEADER_MIN ||
+	    off + (size_t)(pkt[off + 12] >> 4) * 4 > total)
+		return -EINVAL;
+	tcp = pkt + off;
+	flags = tcp[13];
+	if (flags & TCP_FLAG_RST)
+		return -EINVAL; /* never answer a reset (RFC 9293 3.10.7.1) */
+	ip_len = src.family == AF_INET ? IPV4_HEADER_MIN : IPV6_HEADER_LEN;
+	if (ip_len + TCP_HEADER_MIN > cap)
+		return -ENOBUFS;
+	rst = out + ip_len;
+	memset(rst, 0, TCP_HEADER_MIN);
+	put16(rst, be16(tcp + 2));
+	put16(rst + 2, be16(tcp));
+	rst[12] = (TCP_HEADER_MIN / 4) << 4;
+	if (flags & TCP_FLAG_ACK) {
+		put32(rst + 4, be32(tcp + 8));
+		rst[13] = TCP_FLAG_RST;
+	} else {
+		seg_len = total - off - (size_t)(tcp[12] >> 4) * 4;
+		seg_len += !!(flags & TCP_FLAG_SYN) + !!(flags & TCP_FLAG_FIN);
+		put32(rst + 8, be32(tcp + 4) + (uint32_t)seg_len);
+		rst[13] = TCP_FLAG_RST | TCP_FLAG_ACK;
+	}
+	ip_header_build(&dst, &src, IPPROTO_TCP, TCP_HEADER_MIN, out);
+	put16(rst + 16, l4_checksum(&dst, &src, IPPROTO_TCP, rst, TCP_HEADER_MIN, true));
+	return (int)(ip_len + TCP_HEADER_MIN);
+}
+
+int ippacket_port_unreachable_build(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+	struct ip_addr src, dst;
+	size_t ip_len, quote, icmp_len;
+	uint8_t *icmp, proto;
+
+	if (!l4_offset(pkt, len, &proto) || ippacket_addrs(pkt, len, &src, &dst) < 0)
+		return -EINVAL;
+	if (proto != IPPROTO_UDP)
+		return -EINVAL; /* and so never an error about an ICMP error */
+	ip_len = src.family == AF_INET ? IPV4_HEADER_MIN : IPV6_HEADER_LEN;
+	quote = src.family == AF_INET ? be16(pkt + 2) : IPV6_HEADER_LEN + (size_t)be16(pkt + 4);
+	if (quote > IPPACKET_ICMP_QUOTE)
+		quote = IPPACKET_ICMP_QUOTE;
+	icmp_len = 8 + quote;
+	if (ip_len + icmp_len > cap)
+		return -ENOBUFS;
+	icmp = out + ip_len;
+	memmove(icmp + 8, pkt, quote);
+	memset(icmp, 0, 8);
+	if (src.family == AF_INET) {
+		icmp[0] = 3; /* destination unreachable */
+		icmp[1] = 3; /* port unreachable */
+		ip_header_build(&dst, &src, IPPROTO_ICMP, icmp_len, out);
+		put16(icmp + 2, l4_checksum(&dst, &src, IPPROTO_ICMP, icmp, icmp_len, false));
+	} else {
+		icmp[0] = 1; /* destination unreachable */
+		icmp[1] = 4; /* port unreachable */
+		ip_header_build(&dst, &src, IPPROTO_ICMPV6, icmp_len, out);
+		put16(icmp + 2, l4_checksum(&dst, &src, IPPROTO_ICMPV6, icmp, icmp_len, true));
+	}
+	return (int)(ip_len + icmp_len);
 }

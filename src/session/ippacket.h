@@ -41,6 +41,19 @@ int ippacket_udp_parse(const uint8_t *pkt, size_t len, struct ippacket_udp *u);
  * -EINVAL on mixed families. */
 int ippacket_udp_build(const struct ippacket_udp *u, uint8_t *out, size_t cap);
 
+/* Answers from a packet's destination that make its sender fail at once
+ * instead of waiting for a timeout (a firewall's "reject"). OUT must not
+ * overlap PKT. Both return the length written, -EINVAL when PKT is not the
+ * kind of packet answered, or -ENOBUFS when CAP is too small.
+ *
+ * A TCP RST for the TCP segment PKT (RFC 9293 3.10.7.1: seq from its ACK,
+ * or ACK of its sequence space); never for a RST. */
+int ippacket_tcp_reset_build(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+/* An ICMP (ICMPv6) port unreachable for the UDP datagram PKT, quoting its
+ * first IPPACKET_ICMP_QUOTE bytes at most. */
+#define IPPACKET_ICMP_QUOTE 128
+int ippacket_port_unreachable_build(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
+
 /* Does ADDR fall inside PREFIX/PREFIX_LEN (same family)? */
 bool ip_addr_in_prefix(const struct ip_addr *addr, const struct ip_addr *prefix,
 		       unsigned prefix_len);

@@ -55,6 +55,7 @@ struct peer {
 	bool stranger;		    /* not configured: came through a relay to ask to join;
 				     * control channel only, no addresses until admitted */
 	uint64_t created_ns;	    /* monotonic, when added */
+	uint32_t filter_tags;	    /* for the packet filter; the session never reads it */
 };
 
 struct peer_index_slot {

@@ -87,6 +87,8 @@ struct session {
 	struct udp_rx *rx;
 	session_service_fn service_fn;
 	void *service_arg;
+	session_filter_fn filter_fn;
+	void *filter_arg;
 };
 
 /* Per-peer control state, hung off peer->ctl: the reliable channel and the
@@ -1036,6 +1038,18 @@ static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 		s->stats.drop_down++;
 		return;
 	}
+	if (s->filter_fn) {
+		uint8_t reply[SESSION_FILTER_REPLY_MAX];
+		int verdict = s->filter_fn(s->filter_arg, p, false, plain, ip_len, now, reply,
+					   sizeof(reply));
+
+		if (verdict != 0) {
+			s->stats.drop_filtered++;
+			if (verdict > 0)
+				session_send_one(s, p, reply, (size_t)verdict, true, now);
+			return;
+		}
+	}
 	ippacket_clamp_mss(plain, ip_len, s->cfg.mtu);
 	if (write(s->tun_fd, plain, ip_len) == (ssize_t)ip_len) {
 		p->rx_bytes += ip_len;
@@ -1105,6 +1119,12 @@ static bool session_is_service_addr(const struct ip_addr *a)
 	return memcmp(a->bytes, &address_dns_ipv6, 16) == 0;
 }
 
+void session_set_filter(struct session *s, session_filter_fn fn, void *arg)
+{
+	s->filter_fn = fn;
+	s->filter_arg = arg;
+}
+
 void session_set_service_handler(struct session *s, session_service_fn fn, void *arg)
 {
 	s->service_fn = fn;
@@ -1158,6 +1178,19 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 			if (!p) {
 				s->stats.drop_no_route++;
 				continue;
+			}
+			if (s->filter_fn) {
+				uint8_t reply[SESSION_FILTER_REPLY_MAX];
+				int verdict = s->filter_fn(s->filter_arg, p, true, pkt, (size_t)n,
+							   now, reply, sizeof(reply));
+
+				if (verdict != 0) {
+					s->stats.drop_filtered++;
+					if (verdict > 0 &&
+					    write(fd, reply, (size_t)verdict) != (ssize_t)verdict)
+						s->stats.drop_malformed++;
+					continue;
+				}
 			}
 			ippacket_clamp_mss(pkt, (size_t)n, s->cfg.mtu);
 			if (!session_peer_reachable(p)) {

@@ -65,6 +65,16 @@ void session_set_service_handler(struct session *s, session_service_fn fn, void 
  * service's answer). 0, -ENETDOWN while down, or -errno. */
 int session_tun_write(struct session *s, const uint8_t *pkt, size_t len);
 
+/* A packet filter (the firewall) sees every IP packet between the TUN and a
+ * peer: OUTBOUND from the TUN to P, or from P to the TUN. It returns 0 to
+ * let PKT through, -1 to drop it, or the length of an answer it wrote to
+ * REPLY (CAP bytes) to drop PKT and send the answer back where PKT came
+ * from. NULL: everything passes. */
+#define SESSION_FILTER_REPLY_MAX 256
+typedef int (*session_filter_fn)(void *arg, const struct peer *p, bool outbound, const uint8_t *pkt,
+				 size_t len, uint64_t now, uint8_t *reply, size_t cap);
+void session_set_filter(struct session *s, session_filter_fn fn, void *arg);
+
 uint16_t session_port(const struct session *s);
 const char *session_tun_name(const struct session *s);
 
@@ -89,7 +99,7 @@ void session_control_stats(struct session *s, struct peer *p, struct ctl_channel
 struct session_stats {
 	uint64_t rx_packets, tx_packets;
 	uint64_t drop_no_route, drop_no_endpoint, drop_bad_source, drop_decrypt, drop_malformed,
-		drop_staged_full, drop_down, drop_relay, drop_unknown_sender;
+		drop_staged_full, drop_down, drop_filtered, drop_relay, drop_unknown_sender;
 	uint64_t strangers_admitted;
 	uint64_t handshakes_initiated, handshakes_completed, cookies_sent;
 };

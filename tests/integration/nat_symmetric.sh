@@ -37,6 +37,7 @@ json_get a '.mapping_varies_by_destination == false' netcheck >/dev/null ||
 	fail "netcheck on a says its mapping varies"
 
 log "iperf3 through the relay"
+run ray_on b firewall add in allow --proto tcp --port 5201 >/dev/null
 in_ns b iperf3 -s -D -1 -p 5201
 sleep 0.3
 in_ns a timeout 60 iperf3 -c "${NODE_IP4[b]}" -p 5201 -t 3 -J >"$T_DIR/ab.json" ||

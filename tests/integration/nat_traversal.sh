@@ -77,6 +77,7 @@ PING_PID=$!
 T_PIDS+=("$PING_PID")
 # A TCP transfer across the change: direct, then the relay, then direct
 # again; the connection must survive every move.
+run ray_on b firewall add in allow --proto tcp --port 5201 >/dev/null
 in_ns b iperf3 -s -D -1 -p 5201
 sleep 0.3
 in_ns a timeout 60 iperf3 -c "${NODE_IP4[b]}" -p 5201 -t 20 -b 20M -J >"$T_DIR/iperf-d.json" &

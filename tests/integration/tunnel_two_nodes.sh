@@ -23,7 +23,9 @@ json_get a '.peers[0].last_handshake > 0 and .peers[0].path == "direct"' status 
 json_get a '.peers[0].rx_bytes > 0 and .peers[0].tx_bytes > 0' status >/dev/null ||
 	fail "status shows no traffic"
 
-log "iperf3 TCP both ways"
+log "iperf3 TCP both ways (each side's firewall opens its iperf3 port)"
+run ray_on b firewall add in allow --proto tcp --port 5201 >/dev/null
+run ray_on a firewall add in allow --proto tcp --port 5202 >/dev/null
 in_ns b iperf3 -s -D -1 -p 5201
 in_ns a iperf3 -s -D -1 -p 5202
 sleep 0.3

@@ -44,6 +44,7 @@ in_ns b wg show "$wgif" latest-handshakes | awk '{ exit !($2 > 0) }' ||
 json_get a '.peers[0].last_handshake > 0' status >/dev/null || fail "ray saw no handshake"
 
 log "iperf3 both ways, long enough for rekeys every ${REKEY}s"
+run ray_on a firewall add in allow --proto tcp --port 5202 >/dev/null
 in_ns b iperf3 -s -D -1 -p 5201 --logfile "$T_DIR/iperf-b.log"
 in_ns a iperf3 -s -D -1 -p 5202 --logfile "$T_DIR/iperf-a.log"
 sleep 0.5
