@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The smallest offset (8-byte units) a later TCP fragment may have: past
+ * the 20-byte header of the first. */
+#define FW_TCP_FRAG_MIN 3
+
 struct firewall {
 	bool enabled, reject;
 	uint8_t default_in;
@@ -111,6 +115,17 @@ int fw_filter(struct firewall *fw, const struct fw_peer_info *peer, bool outboun
 		(*dropped)++;
 		return FW_DROP;
 	}
+	if (f.later_fragment) {
+		/* Decided with the first fragment: without it these reassemble into
+		 * nothing. But a TCP fragment starting inside the first one's
+		 * header would rewrite ports or flags (RFC 1858): never. */
+		if (f.t.proto == IPPROTO_TCP && f.frag_offset < FW_TCP_FRAG_MIN) {
+			(*dropped)++;
+			return FW_DROP;
+		}
+		(*passed)++;
+		return FW_PASS;
+	}
 	switch (fw_ct_check(fw->ct, &f, outbound, now_ns)) {
 	case FW_CT_PASS:
 		(*passed)++;
@@ -206,6 +221,7 @@ int fw_rule_add(struct firewall *fw, const struct fw_rule *r)
 	if (fw->n >= FW_RULES_MAX)
 		return -ENOSPC;
 	fw_insert(fw, fw->nlocal++, r);
+	fw_ct_recheck_inbound(fw->ct);
 	return 0;
 }
 
@@ -255,7 +271,8 @@ void fw_set_networks(struct firewall *fw, const uint8_t (*rooms)[32], unsigned n
 {
 	if (n > FW_NETWORKS_MAX)
 		n = FW_NETWORKS_MAX;
-	memcpy(fw->networks, rooms, (size_t)n * 32);
+	if (n)
+		memcpy(fw->networks, rooms, (size_t)n * 32);
 	fw->nnetworks = n;
 	for (unsigned i = 0; i < fw->n; i++) {
 		struct fw_rule *r = &fw->rules[i];

@@ -10,6 +10,8 @@
  *      `ray firewall show` numbers them), then the rules suggested by each
  *      network's coordinators;
  *   4. the default: inbound deny unless set to allow; outbound allow.
+ * Fragments after the first pass: the first, which has the ports, decides
+ * (a TCP fragment that would overlap the TCP header is dropped).
  * A packet let through by a rule or the default opens a tracked flow, so
  * its answers come back. A denied packet is dropped, or, with reject on,
  * answered: TCP with a RST, UDP with an ICMP port unreachable.

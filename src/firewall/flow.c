@@ -41,35 +41,46 @@ static bool icmp_is_error(uint8_t proto, uint8_t type)
 }
 
 /* The IP header at PKT: addresses and protocol into T, the offset of the
- * transport header into L4. TOTAL is how much of the packet there is (for a
- * quoted packet, less than its length field says). Returns 0, 1 for a later
- * fragment (no transport header), or -EINVAL. */
-static int flow_ip(const uint8_t *pkt, size_t total, bool quoted, struct fw_tuple *t, size_t *l4)
+ * transport header into L4, the packet's end (its length field; for a
+ * quoted packet, cut to what is there) into END, and for a later fragment
+ * its offset in 8-byte units into FRAG. *TOTAL is how much of the packet
+ * there is (a quoted one has less than its length field says). Returns 0,
+ * 1 for a later fragment (no transport header), or -EINVAL. */
+static int flow_ip(const uint8_t *pkt, size_t avail, bool quoted, struct fw_tuple *t, size_t *l4,
+		   size_t *end, uint16_t *frag)
 {
-	size_t hlen, off, end;
+	size_t hlen, off, total;
 	uint8_t nh;
 
 	memset(t, 0, sizeof(*t));
-	if (total < 1)
+	*frag = 0;
+	if (avail < 1)
 		return -EINVAL;
 	if (pkt[0] >> 4 == 4) {
 		hlen = (size_t)(pkt[0] & 0x0f) * 4;
-		if (total < IPV4_HEADER_MIN || hlen < IPV4_HEADER_MIN || hlen > total)
+		if (avail < IPV4_HEADER_MIN || hlen < IPV4_HEADER_MIN || hlen > avail)
 			return -EINVAL;
-		end = be16(pkt + 2);
-		if (end < hlen || (!quoted && end > total))
+		total = be16(pkt + 2);
+		if (total < hlen || (!quoted && total > avail))
 			return -EINVAL;
+		*end = total < avail ? total : avail;
 		t->family = AF_INET;
 		t->proto = pkt[9];
 		memcpy(t->src, pkt + 12, 4);
 		memcpy(t->dst, pkt + 16, 4);
 		*l4 = hlen;
-		return (be16(pkt + 6) & 0x1fff) ? 1 : 0;
+		*frag = be16(pkt + 6) & 0x1fff;
+		return *frag ? 1 : 0;
 	}
-	if (pkt[0] >> 4 != 6 || total < IPV6_HEADER_LEN)
+	if (pkt[0] >> 4 != 6 || avail < IPV6_HEADER_LEN)
 		return -EINVAL;
-	if (!quoted && (size_t)be16(pkt + 4) + IPV6_HEADER_LEN > total)
+	total = (size_t)be16(pkt + 4) + IPV6_HEADER_LEN;
+	if (!quoted && total > avail)
 		return -EINVAL;
+	/* Bytes after the packet (or after what is quoted) are not part of it. */
+	if (total > avail)
+		total = avail;
+	*end = total;
 	t->family = AF_INET6;
 	memcpy(t->src, pkt + 8, 16);
 	memcpy(t->dst, pkt + 24, 16);
@@ -95,6 +106,7 @@ static int flow_ip(const uint8_t *pkt, size_t total, bool quoted, struct fw_tupl
 			if (off + 8 > total)
 				return -EINVAL;
 			if (be16(pkt + off + 2) >> 3) {
+				*frag = be16(pkt + off + 2) >> 3;
 				t->proto = pkt[off];
 				*l4 = off + 8;
 				return 1;
@@ -144,20 +156,19 @@ static int flow_ports(const uint8_t *l4, size_t len, struct fw_tuple *t, bool *h
 int fw_flow_parse(const uint8_t *pkt, size_t len, struct fw_flow *f)
 {
 	const uint8_t *l4;
-	size_t off, l4_len, inner_off;
+	size_t off, l4_len, inner_off, inner_end;
+	uint16_t inner_frag;
 	bool inner_ports;
 	int ret;
 
 	memset(f, 0, sizeof(*f));
-	ret = flow_ip(pkt, len, false, &f->t, &off);
+	ret = flow_ip(pkt, len, false, &f->t, &off, &len, &f->frag_offset);
 	if (ret < 0)
 		return ret;
 	if (ret == 1) {
 		f->later_fragment = true;
 		return 0;
 	}
-	if (f->t.family == AF_INET)
-		len = be16(pkt + 2); /* padding after the packet is not part of it */
 	l4 = pkt + off;
 	l4_len = len - off;
 	switch (f->t.proto) {
@@ -181,13 +192,12 @@ int fw_flow_parse(const uint8_t *pkt, size_t len, struct fw_flow *f)
 		if (!icmp_is_error(f->t.proto, l4[0]))
 			break;
 		ret = flow_ip(l4 + ICMP_HEADER_LEN, l4_len - ICMP_HEADER_LEN, true, &f->inner,
-			      &inner_off);
+			      &inner_off, &inner_end, &inner_frag);
 		if (ret < 0 || f->inner.family != f->t.family)
 			return -EINVAL;
 		if (ret == 0) {
-			if (flow_ports(l4 + ICMP_HEADER_LEN + inner_off,
-				       l4_len - ICMP_HEADER_LEN - inner_off, &f->inner,
-				       &inner_ports) < 0)
+			if (flow_ports(l4 + ICMP_HEADER_LEN + inner_off, inner_end - inner_off,
+				       &f->inner, &inner_ports) < 0)
 				return -EINVAL;
 			f->icmp_error = inner_ports;
 		}

@@ -25,9 +25,10 @@ struct fw_tuple {
 
 struct fw_flow {
 	struct fw_tuple t;
-	bool has_ports;	     /* TCP, UDP, ICMP echo: T's ports mean something */
-	bool later_fragment; /* a fragment after the first: no transport header */
-	bool icmp_error;     /* an ICMP error quoting a packet: INNER is its tuple */
+	bool has_ports;	      /* TCP, UDP, ICMP echo: T's ports mean something */
+	bool later_fragment;  /* a fragment after the first: no transport header */
+	uint16_t frag_offset; /* of a later fragment, in 8-byte units */
+	bool icmp_error;      /* an ICMP error quoting a packet: INNER is its tuple */
 	uint8_t tcp_flags;
 	uint8_t icmp_type;
 	struct fw_tuple inner;

@@ -320,7 +320,8 @@ int fw_suggestion_decode(const uint8_t *buf, size_t len, struct fw_suggestion *s
 			break;
 		case SUGGEST_PEER:
 			err = ctl_codec_get_str(&r, &host, &host_len);
-			if (!err && (host_len == 0 || host_len > FW_HOSTNAME_MAX))
+			if (!err && (host_len == 0 || host_len > FW_HOSTNAME_MAX ||
+				     memchr(host, '\0', host_len)))
 				err = -EBADMSG;
 			if (!err) {
 				memcpy(s->peer_host, host, host_len);
