@@ -43,6 +43,9 @@ else
 Q := @
 endif
 
+# Keep the objects of tests and benchmarks: they are not throwaway steps.
+.SECONDARY:
+
 .PHONY: all deps check unit demo fuzz fuzz-run bench install clean format tests
 
 all: $(BUILD)/ray
@@ -70,7 +73,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libray.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(BUILD)/ray $(TEST_BINS) $(HELPER_BINS)
+tests: $(BUILD)/ray $(TEST_BINS) $(HELPER_BINS) $(BUILD)/bench/firewall_cost
 
 deps:
 	@scripts/deps.sh
@@ -107,8 +110,15 @@ fuzz:
 fuzz-run: fuzz
 	@tests/run-fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-60}
 
-bench: all
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libray.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The netns benchmark (root), then the firewall's cost per packet.
+bench: all $(BUILD)/bench/firewall_cost
 	@bench/run.sh $(BUILD)/ray
+	@$(BUILD)/bench/firewall_cost
 
 install: all
 	install -D -m 0755 $(BUILD)/ray $(DESTDIR)$(PREFIX)/bin/ray

@@ -41,6 +41,9 @@ struct fw_ct {
 	struct ct_entry *entries;
 	unsigned nbuckets; /* a power of two */
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	/* The entry found last: a bulk transfer's packets, both ways, hit it
+	 * without hashing. Checked like any entry, so never stale. */
+	struct ct_entry *recent;
 	uint64_t inserted, evicted;
 };
 
@@ -121,13 +124,21 @@ static struct ct_entry *ct_bucket(struct fw_ct *ct, const struct ct_key *k)
 	return &ct->entries[(size_t)(v & (ct->nbuckets - 1)) * FW_CT_WAYS];
 }
 
-static struct ct_entry *ct_find(struct fw_ct *ct, const struct ct_key *k, uint64_t now)
+/* K's live entry, or NULL; *BUCKET (if not NULL) is K's bucket. */
+static struct ct_entry *ct_find(struct fw_ct *ct, const struct ct_key *k, uint64_t now,
+				struct ct_entry **bucket)
 {
-	struct ct_entry *b = ct_bucket(ct, k);
+	struct ct_entry *b;
 
+	if (!bucket && ct->recent && ct_live(ct->recent, now) &&
+	    memcmp(&ct->recent->key, k, sizeof(*k)) == 0)
+		return ct->recent;
+	b = ct_bucket(ct, k);
+	if (bucket)
+		*bucket = b;
 	for (unsigned i = 0; i < FW_CT_WAYS; i++) {
 		if (ct_live(&b[i], now) && memcmp(&b[i].key, k, sizeof(*k)) == 0)
-			return &b[i];
+			return ct->recent = &b[i];
 	}
 	return NULL;
 }
@@ -178,7 +189,7 @@ enum fw_ct_result fw_ct_check(struct fw_ct *ct, const struct fw_flow *f, bool ou
 	if (!f->has_ports)
 		return FW_CT_MISS;
 	ct_key_make(&f->t, outbound, &k);
-	e = ct_find(ct, &k, now_ns);
+	e = ct_find(ct, &k, now_ns, NULL);
 	if (!e)
 		return FW_CT_MISS;
 	if (e->recheck)
@@ -193,7 +204,7 @@ void fw_ct_settle(struct fw_ct *ct, const struct fw_flow *f, bool outbound, bool
 	struct ct_entry *e;
 
 	ct_key_make(&f->t, outbound, &k);
-	e = ct_find(ct, &k, now_ns);
+	e = ct_find(ct, &k, now_ns, NULL);
 	if (!e)
 		return;
 	if (allowed) {
@@ -213,7 +224,7 @@ bool fw_ct_related(struct fw_ct *ct, const struct fw_flow *f, bool outbound, uin
 	/* The quoted packet went the other way: an error coming in is about a
 	 * packet we sent. */
 	ct_key_make(&f->inner, !outbound, &k);
-	return ct_find(ct, &k, now_ns) != NULL;
+	return ct_find(ct, &k, now_ns, NULL) != NULL;
 }
 
 static uint8_t ct_initial_state(const struct fw_flow *f)
@@ -262,15 +273,15 @@ static struct ct_entry *ct_victim(struct fw_ct *ct, struct ct_entry *b, uint64_t
 void fw_ct_admit(struct fw_ct *ct, const struct fw_flow *f, bool outbound, uint64_t now_ns)
 {
 	struct ct_key k;
-	struct ct_entry *e;
+	struct ct_entry *e, *b;
 	uint8_t state = ct_initial_state(f);
 
 	if (!f->has_ports || state == CT_FREE)
 		return;
 	ct_key_make(&f->t, outbound, &k);
-	e = ct_find(ct, &k, now_ns);
+	e = ct_find(ct, &k, now_ns, &b);
 	if (!e) {
-		e = ct_victim(ct, ct_bucket(ct, &k), now_ns);
+		e = ct_victim(ct, b, now_ns);
 		ct->inserted++;
 	}
 	e->key = k;
