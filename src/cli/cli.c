@@ -959,6 +959,10 @@ static int cmd_daemon(struct cli *cli, int argc, char **argv)
 				return cli_fail("--mtu: '%s' is not an MTU (%d-65455)", val,
 						SESSION_MIN_MTU);
 			o.mtu = (unsigned)v;
+		} else if (strcmp(arg, "--threads") == 0) {
+			if (parse_ulong(val, 1, 2, &v) < 0)
+				return cli_fail("--threads: '%s' is not 1 or 2", val);
+			o.threads = (unsigned)v;
 		} else {
 			return cli_usage(cli_find("daemon"));
 		}
@@ -1042,9 +1046,8 @@ static int cmd_version(struct cli *cli, int argc, char **argv)
 
 static const struct cli_command cli_commands[] = {
 	{"daemon",
-	 "[--state-dir DIR] [--tun NAME] [--port N] [--mtu N] [--relay URL]... [--system-dns "
-	 "on|off] "
-	 "[--debug]",
+	 "[--state-dir DIR] [--tun NAME] [--port N] [--mtu N] [--threads N] [--relay URL]... "
+	 "[--system-dns on|off] [--debug]",
 	 "run the daemon in the foreground",
 	 "Runs the rayfish daemon: the root process that owns the tunnel, the sessions\n"
 	 "and all network state. Logs go to stderr and to STATE_DIR/logs/.\n"
@@ -1052,6 +1055,8 @@ static const struct cli_command cli_commands[] = {
 	 "  --tun NAME       TUN device name (default ray0)\n"
 	 "  --port N         UDP port for peers (default 41383; 0: any)\n"
 	 "  --mtu N          tunnel MTU (default 1420; below 1280 IPv6 stops working)\n"
+	 "  --threads N      threads encrypting and decrypting packets: 1 or 2 (default:\n"
+	 "                   2 when the host has two cores or more)\n"
 	 "  --relay URL      home relay, http://HOST:PORT (repeatable, up to 4); saved,\n"
 	 "                   so later starts without --relay use the same ones\n"
 	 "  --system-dns on|off\n"

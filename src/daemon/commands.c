@@ -174,6 +174,12 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 				(json_int_t)st.handshakes_initiated, "handshakes_completed",
 				(json_int_t)st.handshakes_completed, "cookies_sent",
 				(json_int_t)st.cookies_sent));
+		json_object_set_new(r, "crypto",
+				    json_pack("{s:i, s:I, s:I, s:I}", "threads",
+					      (int)st.crypto_threads, "batches",
+					      (json_int_t)st.crypto_batches, "packets",
+					      (json_int_t)st.crypto_packets, "helper_packets",
+					      (json_int_t)st.crypto_helper_packets));
 	}
 	json_object_set_new(r, "operator_uid",
 			    d->settings.has_operator ? json_integer(d->settings.operator_uid)

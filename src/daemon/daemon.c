@@ -151,6 +151,7 @@ static int daemon_start_session(struct daemon *d)
 		.tun_name = d->options.tun_name,
 		.mtu = d->options.mtu,
 		.port = d->options.port,
+		.threads = d->options.threads,
 	};
 	char err[256];
 

@@ -24,6 +24,7 @@ struct daemon_options {
 	const char *socket_path;
 	const char *tun_name; /* "ray0" */
 	unsigned mtu;
+	unsigned threads; /* --threads: 0 auto */
 	uint16_t port;
 	bool debug;
 	/* --relay URL (repeatable): replaces the saved home relays when given */

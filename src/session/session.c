@@ -10,6 +10,7 @@
 #include "path/relay_client.h"
 #include "path/stun.h"
 #include "path/udp.h"
+#include "session/parallel.h"
 #include "util/eventloop.h"
 #include "util/log.h"
 #include "wg/tai64n.h"
@@ -58,6 +59,16 @@ struct session_stun {
 	void *arg;
 };
 
+/* A data message of a received batch, its opening prepared. The peer is
+ * looked up again by index when it is finished: handling an earlier message
+ * may have removed it. */
+struct session_rx_data {
+	uint8_t *buf;
+	size_t len;
+	uint32_t index;
+	const struct endpoint *ep;
+};
+
 struct session {
 	struct loop *loop;
 	struct session_config cfg;
@@ -89,6 +100,13 @@ struct session {
 	void *service_arg;
 	session_filter_fn filter_fn;
 	void *filter_arg;
+	/* Crypto on both cores: a batch's seals (one per datagram of BATCH)
+	 * and opens run on this thread and a helper (session/parallel.h). */
+	struct parallel *par;
+	struct wg_crypto_job tx_jobs[UDP_BATCH];
+	struct wg_crypto_job rx_jobs[UDP_RX_MAX];
+	struct session_rx_data rx_data[UDP_RX_MAX];
+	unsigned nrx_data;
 };
 
 /* Per-peer control state, hung off peer->ctl: the reliable channel and the
@@ -977,24 +995,16 @@ static size_t session_inner_length(const uint8_t *pkt, size_t len, struct ip_add
 	return ip_len;
 }
 
-static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
-				 const struct session_src *from, uint64_t now)
+/* A data message from P, opened: PLAIN_LEN bytes after the header of BUF,
+ * with the wg_keypair_flags FLAGS. */
+static void session_receive_opened(struct session *s, struct peer *p, uint8_t *buf,
+				   size_t plain_len, int flags, const struct session_src *from,
+				   uint64_t now)
 {
-	struct peer *p = peer_index_get(&s->peers, wg_msg_receiver(buf));
 	uint8_t *plain = buf + WG_DATA_HEADER_LEN;
-	size_t plain_len = 0, ip_len;
+	size_t ip_len;
 	struct ip_addr src;
-	int flags;
 
-	if (!p) {
-		s->stats.drop_decrypt++;
-		return;
-	}
-	flags = wg_keypairs_decrypt(&p->noise.r_keypairs, now, buf, len, &plain_len);
-	if (flags < 0) {
-		s->stats.drop_decrypt++;
-		return;
-	}
 	/* Authenticated: the peer may have roamed, or a path proved itself. */
 	session_peer_heard(s, p, from, now);
 	p->last_rx = now;
@@ -1057,6 +1067,86 @@ static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 	}
 }
 
+/* A data message on its own (from a relay): opened on this thread. */
+static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
+				 const struct session_src *from, uint64_t now)
+{
+	struct peer *p = peer_index_get(&s->peers, wg_msg_receiver(buf));
+	size_t plain_len = 0;
+	int flags;
+
+	if (!p) {
+		s->stats.drop_decrypt++;
+		return;
+	}
+	flags = wg_keypairs_decrypt(&p->noise.r_keypairs, now, buf, len, &plain_len);
+	if (flags < 0) {
+		s->stats.drop_decrypt++;
+		return;
+	}
+	session_receive_opened(s, p, buf, plain_len, flags, from, now);
+}
+
+static void session_crypto_job(void *arg, size_t i, unsigned lane)
+{
+	struct wg_crypto_job *jobs = arg;
+
+	wg_crypto_job_run(&jobs[i], lane);
+}
+
+/* Open the data messages held back so far, on both threads, then handle
+ * them in the order they came. */
+static void session_rx_flush(struct session *s, uint64_t now)
+{
+	unsigned n = s->nrx_data;
+
+	s->nrx_data = 0;
+	parallel_run(s->par, session_crypto_job, s->rx_jobs, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct session_rx_data *m = &s->rx_data[i];
+		struct wg_crypto_job *job = &s->rx_jobs[i];
+		struct peer *p = peer_index_get(&s->peers, m->index);
+		struct session_src from = {.ep = m->ep};
+		size_t plain_len = 0;
+		int flags;
+
+		/* The job's keypair must still be this peer's. */
+		if (!p || job->kp < p->noise.r_keypairs.kps_slot ||
+		    job->kp >= p->noise.r_keypairs.kps_slot + 3) {
+			s->stats.drop_decrypt++;
+			continue;
+		}
+		flags = wg_keypairs_decrypt_finish(&p->noise.r_keypairs, now, job, &plain_len);
+		if (flags < 0) {
+			s->stats.drop_decrypt++;
+			continue;
+		}
+		session_receive_opened(s, p, m->buf, plain_len, flags, &from, now);
+	}
+}
+
+/* A data message of a UDP batch: checked now, opened with the others at
+ * the next session_rx_flush. */
+static void session_rx_hold(struct session *s, uint8_t *buf, size_t len, const struct endpoint *ep,
+			    uint64_t now)
+{
+	uint32_t index = wg_msg_receiver(buf);
+	struct peer *p = peer_index_get(&s->peers, index);
+	struct session_rx_data *m;
+
+	if (!p || s->nrx_data == UDP_RX_MAX) {
+		s->stats.drop_decrypt++;
+		return;
+	}
+	if (wg_keypairs_decrypt_prepare(&p->noise.r_keypairs, now, buf, len,
+					&s->rx_jobs[s->nrx_data]) < 0) {
+		s->stats.drop_decrypt++;
+		return;
+	}
+	m = &s->rx_data[s->nrx_data++];
+	*m = (struct session_rx_data){.buf = buf, .len = len, .index = index, .ep = ep};
+}
+
 /* One WireGuard message of TYPE (wg_msg_type), from wherever it came. */
 static void session_receive(struct session *s, uint8_t *buf, size_t len, int type,
 			    const struct session_src *from, uint64_t now)
@@ -1097,10 +1187,17 @@ static void session_udp_readable(struct loop *loop, int fd, uint32_t events, voi
 			struct session_src from = {.ep = &rx->eps[rx->from[i]]};
 			int type = wg_msg_type(buf, len);
 
+			if (type == WG_MSG_DATA) {
+				session_rx_hold(s, buf, len, from.ep, now);
+				continue;
+			}
+			/* Anything else sees the data before it handled first. */
+			session_rx_flush(s, now);
 			if (type < 0 && session_receive_stun(s, buf, len))
 				continue;
 			session_receive(s, buf, len, type, &from, now);
 		}
+		session_rx_flush(s, now);
 		/* A partial batch: the socket is drained. */
 		if (rx->nmsgs < UDP_RX_BUFS)
 			return;
@@ -1143,6 +1240,28 @@ int session_tun_write(struct session *s, const uint8_t *pkt, size_t len)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
+/* Seal the datagrams of B (their jobs in s->tx_jobs) on both threads; any
+ * that failed to seal leave the batch. */
+static void session_tx_seal(struct session *s, struct udp_batch *b)
+{
+	unsigned kept = 0;
+
+	parallel_run(s->par, session_crypto_job, s->tx_jobs, b->count);
+	for (unsigned i = 0; i < b->count; i++) {
+		uint8_t *buf = b->bufs[i];
+
+		if (s->tx_jobs[i].verdict < 0)
+			continue;
+		/* Swapped, not copied: every buffer stays in the batch once. */
+		b->bufs[i] = b->bufs[kept];
+		b->bufs[kept] = buf;
+		b->lens[kept] = b->lens[i];
+		b->eps[kept] = b->eps[i];
+		kept++;
+	}
+	b->count = kept;
+}
+
 static void session_tun_readable(struct loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct session *s = arg;
@@ -1160,6 +1279,7 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 			uint8_t *buf = b->bufs[b->count], *pkt = buf + WG_DATA_HEADER_LEN;
 			struct ip_addr src, dst;
 			struct peer *p;
+			struct wg_crypto_job *job;
 			size_t out_len = 0;
 			ssize_t n = read(fd, pkt, room);
 			int ret;
@@ -1198,8 +1318,10 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 				continue;
 			}
 			p->last_activity = now;
-			ret = wg_keypairs_encrypt(&p->noise.r_keypairs, now, buf, SESSION_BUF_SIZE,
-						  (size_t)n, s->cfg.mtu, &out_len);
+			job = &s->tx_jobs[b->count];
+			ret = wg_keypairs_encrypt_prepare(&p->noise.r_keypairs, now, buf,
+							  SESSION_BUF_SIZE, (size_t)n, s->cfg.mtu,
+							  &out_len, job);
 			if (ret < 0) {
 				session_stage(s, p, pkt, (size_t)n, now);
 				continue;
@@ -1211,8 +1333,11 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 			p->tx_bytes += (uint64_t)n;
 			session_peer_touch(s, p, now);
 			if (!session_peer_direct(p, now)) {
-				/* The relay client queues it; one write per turn. */
-				if (relay_client_send(p->relay, p->node_id, buf, out_len) < 0)
+				/* The relay client queues a copy, so seal it now; one
+				 * write per turn. */
+				wg_crypto_job_run(job, 0);
+				if (job->verdict < 0 ||
+				    relay_client_send(p->relay, p->node_id, buf, out_len) < 0)
 					s->stats.drop_relay++;
 				else
 					s->stats.tx_packets++;
@@ -1222,6 +1347,7 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 			b->eps[b->count] = p->endpoint;
 			b->count++;
 		}
+		session_tx_seal(s, b);
 		s->stats.tx_packets += b->count;
 		if (b->count)
 			udp_send_batch(&s->udp, b);
@@ -1231,6 +1357,16 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
+
+/* 0: two when the host has two cores or more. */
+static unsigned session_threads(unsigned wanted)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (wanted)
+		return wanted;
+	return cores >= 2 ? 2 : 1;
+}
 
 struct session *session_new(struct loop *loop, const struct identity *id,
 			    const struct session_config *cfg, session_request_fn on_request,
@@ -1266,6 +1402,14 @@ struct session *session_new(struct loop *loop, const struct identity *id,
 	wg_cookie_checker_init(&s->cookies, id->wg_public);
 	s->ipv4.s_addr = htonl(address_ipv4_derive(id->sign_public, 0));
 	address_ipv6_derive(id->sign_public, &s->ipv6);
+
+	ret = parallel_new(&s->par, session_threads(cfg->threads));
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot start the crypto thread: %s", strerror(-ret));
+		goto fail;
+	}
+	log_info("data path crypto on %u thread%s", parallel_threads(s->par),
+		 parallel_threads(s->par) > 1 ? "s" : "");
 
 	s->bufs = malloc((size_t)UDP_BATCH * SESSION_BUF_SIZE);
 	s->rx = udp_rx_new();
@@ -1333,6 +1477,7 @@ void session_free(struct session *s)
 		loop_fd_remove(s->loop, s->tun_fd);
 		close(s->tun_fd);
 	}
+	parallel_free(s->par);
 	wg_cookie_checker_destroy(&s->cookies);
 	wg_noise_local_destroy(&s->local);
 	free(s->bufs);
@@ -1460,7 +1605,14 @@ struct peer *session_peer_by_wg_key(struct session *s, const uint8_t key[32])
 
 void session_get_stats(const struct session *s, struct session_stats *st)
 {
+	struct parallel_stats ps;
+
 	*st = s->stats;
+	parallel_get_stats(s->par, &ps);
+	st->crypto_threads = parallel_threads(s->par);
+	st->crypto_batches = ps.runs;
+	st->crypto_packets = ps.items;
+	st->crypto_helper_packets = ps.helper_items;
 }
 
 /* ---- relays and paths --------------------------------------------------- */

@@ -30,7 +30,8 @@ struct session;
 struct session_config {
 	const char *tun_name; /* "ray0" */
 	unsigned mtu;
-	uint16_t port; /* 0: any */
+	uint16_t port;	  /* 0: any */
+	unsigned threads; /* for the data path's crypto: 1 or 2; 0: 2 if the host has two cores */
 	struct wg_timer_config timers;
 };
 
@@ -102,6 +103,10 @@ struct session_stats {
 		drop_staged_full, drop_down, drop_filtered, drop_relay, drop_unknown_sender;
 	uint64_t strangers_admitted;
 	uint64_t handshakes_initiated, handshakes_completed, cookies_sent;
+	/* crypto on both cores: batches shared with the helper thread, their
+	 * packets, and how many of those the helper did */
+	unsigned crypto_threads;
+	uint64_t crypto_batches, crypto_packets, crypto_helper_packets;
 };
 void session_get_stats(const struct session *s, struct session_stats *st);
 

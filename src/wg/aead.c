@@ -87,21 +87,3 @@ int wg_aead_open(struct wg_aead *ae, uint64_t counter, uint8_t *buf, size_t len,
 		return -EBADMSG;
 	return 0;
 }
-
-void wg_aead_seal_batch(struct wg_aead *ae, struct wg_aead_packet *pkts, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		pkts[i].verdict = wg_aead_seal(ae, pkts[i].counter, pkts[i].data, pkts[i].len,
-					       pkts[i].data + pkts[i].len);
-}
-
-void wg_aead_open_batch(struct wg_aead *ae, struct wg_aead_packet *pkts, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		pkts[i].verdict = wg_aead_open(ae, pkts[i].counter, pkts[i].data, pkts[i].len,
-					       pkts[i].data + pkts[i].len);
-}

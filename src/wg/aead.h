@@ -38,16 +38,4 @@ int wg_aead_seal(struct wg_aead *ae, uint64_t counter, uint8_t *buf, size_t len,
 int wg_aead_open(struct wg_aead *ae, uint64_t counter, uint8_t *buf, size_t len,
 		 const uint8_t tag[WG_AEAD_TAG_LEN]);
 
-/* One packet of a batch: LEN bytes at DATA, the tag right after them. */
-struct wg_aead_packet {
-	uint64_t counter;
-	uint8_t *data;
-	size_t len;  /* without the tag */
-	int verdict; /* out: what wg_aead_seal/open returned */
-};
-
-/* Seal or open N packets in order; each gets its own verdict. */
-void wg_aead_seal_batch(struct wg_aead *ae, struct wg_aead_packet *pkts, size_t n);
-void wg_aead_open_batch(struct wg_aead *ae, struct wg_aead_packet *pkts, size_t n);
-
 #endif

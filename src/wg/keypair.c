@@ -29,7 +29,8 @@ static void keypair_destroy(struct wg_keypairs *kps, struct wg_keypair *kp)
 		return;
 	if (kps->kps_index_drop)
 		kps->kps_index_drop(kps->kps_arg, kp->kp_local_index);
-	wg_aead_destroy(&kp->kp_aead);
+	for (unsigned lane = 0; lane < WG_LANES; lane++)
+		wg_aead_destroy(&kp->kp_aead[lane]);
 	sodium_memzero(kp, sizeof(*kp));
 }
 
@@ -46,14 +47,20 @@ int wg_keypairs_install(struct wg_keypairs *kps, bool initiator, const uint8_t s
 			const uint8_t recv_key[WG_KEY_LEN], uint32_t local_index,
 			uint32_t remote_index, uint64_t now)
 {
-	struct wg_aead aead;
+	struct wg_aead aead[WG_LANES];
 	struct wg_keypair *kp = NULL;
+	unsigned lane;
 	int i, ret;
 
 	/* The only step that can fail comes first, before any rotation. */
-	ret = wg_aead_init(&aead, send_key, recv_key);
-	if (ret < 0)
-		return ret;
+	for (lane = 0; lane < WG_LANES; lane++) {
+		ret = wg_aead_init(&aead[lane], send_key, recv_key);
+		if (ret < 0) {
+			while (lane-- > 0)
+				wg_aead_destroy(&aead[lane]);
+			return ret;
+		}
+	}
 
 	if (initiator) {
 		/* An unconfirmed next is still better than current: it is newer
@@ -81,7 +88,8 @@ int wg_keypairs_install(struct wg_keypairs *kps, bool initiator, const uint8_t s
 
 	if (kp == NULL) {
 		/* Unreachable: rotation above always frees a slot. */
-		wg_aead_destroy(&aead);
+		for (lane = 0; lane < WG_LANES; lane++)
+			wg_aead_destroy(&aead[lane]);
 		return -ENOSPC;
 	}
 	memset(kp, 0, sizeof(*kp));
@@ -91,7 +99,7 @@ int wg_keypairs_install(struct wg_keypairs *kps, bool initiator, const uint8_t s
 	kp->kp_remote_index = remote_index;
 	kp->kp_birthdate = now;
 	wg_replay_init(&kp->kp_replay);
-	kp->kp_aead = aead;
+	memcpy(kp->kp_aead, aead, sizeof(aead));
 	if (initiator)
 		kps->kps_current = kp;
 	else
@@ -119,14 +127,15 @@ static size_t padded_len(size_t len, size_t mtu)
 	return padded;
 }
 
-int wg_keypairs_encrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t size,
-			size_t plain_len, size_t mtu, size_t *out_len)
+int wg_keypairs_encrypt_prepare(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t size,
+				size_t plain_len, size_t mtu, size_t *out_len,
+				struct wg_crypto_job *job)
 {
 	const struct wg_timer_config *cfg = kps->kps_cfg;
 	struct wg_keypair *kp = kps->kps_current;
 	size_t padded;
 	uint64_t counter;
-	int ret, flags = 0;
+	int flags = 0;
 
 	if (kp == NULL || !kp->kp_valid)
 		return -ENOKEY;
@@ -145,10 +154,14 @@ int wg_keypairs_encrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, siz
 	buf[1] = buf[2] = buf[3] = 0;
 	wg_le32_put(buf + WG_DATA_OFF_RECEIVER, kp->kp_remote_index);
 	wg_le64_put(buf + WG_DATA_OFF_COUNTER, counter);
-	ret = wg_aead_seal(&kp->kp_aead, counter, buf + WG_DATA_HEADER_LEN, padded,
-			   buf + WG_DATA_HEADER_LEN + padded);
-	if (ret < 0)
-		return ret;
+	*job = (struct wg_crypto_job){
+		.kp = kp,
+		.data = buf + WG_DATA_HEADER_LEN,
+		.len = padded,
+		.counter = counter,
+		.index = kp->kp_local_index,
+		.open = false,
+	};
 	*out_len = WG_DATA_MIN_LEN + padded;
 
 	if (kp->kp_send_counter >= cfg->tc_rekey_after_messages ||
@@ -157,14 +170,36 @@ int wg_keypairs_encrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, siz
 	return flags;
 }
 
-int wg_keypairs_decrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t len,
-			size_t *plain_len)
+void wg_crypto_job_run(struct wg_crypto_job *job, unsigned lane)
+{
+	struct wg_aead *ae = &job->kp->kp_aead[lane % WG_LANES];
+
+	if (job->open)
+		job->verdict =
+			wg_aead_open(ae, job->counter, job->data, job->len, job->data + job->len);
+	else
+		job->verdict =
+			wg_aead_seal(ae, job->counter, job->data, job->len, job->data + job->len);
+}
+
+int wg_keypairs_encrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t size,
+			size_t plain_len, size_t mtu, size_t *out_len)
+{
+	struct wg_crypto_job job;
+	int flags = wg_keypairs_encrypt_prepare(kps, now, buf, size, plain_len, mtu, out_len, &job);
+
+	if (flags < 0)
+		return flags;
+	wg_crypto_job_run(&job, 0);
+	return job.verdict < 0 ? job.verdict : flags;
+}
+
+int wg_keypairs_decrypt_prepare(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t len,
+				struct wg_crypto_job *job)
 {
 	const struct wg_timer_config *cfg = kps->kps_cfg;
-	struct wg_keypair *kp, *cur;
+	struct wg_keypair *kp;
 	uint64_t counter;
-	size_t ct_len;
-	int flags = 0;
 
 	if (wg_msg_type(buf, len) != WG_MSG_DATA)
 		return -EINVAL;
@@ -177,15 +212,34 @@ int wg_keypairs_decrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, siz
 		return -EKEYEXPIRED;
 	if (counter >= cfg->tc_reject_after_messages)
 		return -EALREADY;
+	*job = (struct wg_crypto_job){
+		.kp = kp,
+		.data = buf + WG_DATA_HEADER_LEN,
+		.len = len - WG_DATA_MIN_LEN,
+		.counter = counter,
+		.index = kp->kp_local_index,
+		.open = true,
+	};
+	return 0;
+}
 
-	ct_len = len - WG_DATA_MIN_LEN;
-	if (wg_aead_open(&kp->kp_aead, counter, buf + WG_DATA_HEADER_LEN, ct_len,
-			 buf + WG_DATA_HEADER_LEN + ct_len) < 0)
+int wg_keypairs_decrypt_finish(struct wg_keypairs *kps, uint64_t now,
+			       const struct wg_crypto_job *job, size_t *plain_len)
+{
+	const struct wg_timer_config *cfg = kps->kps_cfg;
+	struct wg_keypair *kp = job->kp, *cur;
+	int flags = 0;
+
+	if (job->verdict < 0)
 		return -EBADMSG;
-	if (!wg_replay_check(&kp->kp_replay, counter))
+	/* An earlier packet of the batch may have confirmed a new keypair and
+	 * destroyed this one. */
+	if (!kp->kp_valid || kp->kp_local_index != job->index)
+		return -ENOKEY;
+	if (!wg_replay_check(&kp->kp_replay, job->counter))
 		return -EALREADY;
-	*plain_len = ct_len;
-	if (ct_len == 0)
+	*plain_len = job->len;
+	if (job->len == 0)
 		flags |= WG_KEYPAIR_F_KEEPALIVE;
 
 	if (kp == kps->kps_next) {
@@ -208,4 +262,16 @@ int wg_keypairs_decrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, siz
 		flags |= WG_KEYPAIR_F_REKEY;
 	}
 	return flags;
+}
+
+int wg_keypairs_decrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t len,
+			size_t *plain_len)
+{
+	struct wg_crypto_job job;
+	int ret = wg_keypairs_decrypt_prepare(kps, now, buf, len, &job);
+
+	if (ret < 0)
+		return ret;
+	wg_crypto_job_run(&job, 0);
+	return wg_keypairs_decrypt_finish(kps, now, &job, plain_len);
 }

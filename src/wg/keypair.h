@@ -6,7 +6,11 @@
  *             until the initiator's first data packet arrives on it.
  *
  * No allocation, locks or logging per packet. A struct wg_keypairs is not safe
- * for concurrent use; the caller serialises access per peer. */
+ * for concurrent use; the caller serialises access per peer. The one
+ * exception is the AEAD step of a data message: prepared by the owner
+ * (wg_keypairs_*_prepare), it may run on up to WG_LANES threads at once, each
+ * with its own lane (wg_crypto_job_run), while the owner waits; the owner
+ * then finishes it (wg_keypairs_decrypt_finish). */
 #ifndef RAY_WG_KEYPAIR_H
 #define RAY_WG_KEYPAIR_H
 
@@ -19,6 +23,8 @@
 #include "wg/replay.h"
 #include "wg/timers.h"
 
+#define WG_LANES 2 /* threads that may seal or open with one keypair at once */
+
 struct wg_keypair {
 	bool kp_valid;
 	bool kp_initiator;	 /* we sent the initiation that made it */
@@ -28,7 +34,7 @@ struct wg_keypair {
 	uint64_t kp_birthdate;	  /* monotonic ns at derivation */
 	uint64_t kp_send_counter; /* nonce of the next packet we send */
 	struct wg_replay kp_replay;
-	struct wg_aead kp_aead;
+	struct wg_aead kp_aead[WG_LANES]; /* the same keys, one context per lane */
 };
 
 /* Called when a keypair is destroyed, so the caller can unmap its index. */
@@ -80,6 +86,38 @@ enum wg_keypair_flags {
  * packet and handshake), -EMSGSIZE SIZE too small, -EIO. */
 int wg_keypairs_encrypt(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t size,
 			size_t plain_len, size_t mtu, size_t *out_len);
+
+/* The AEAD step of one data message, split out of encrypt and decrypt so
+ * that a batch's can run on several threads. */
+struct wg_crypto_job {
+	struct wg_keypair *kp;
+	uint8_t *data; /* the plaintext or ciphertext; the tag follows it */
+	size_t len;    /* without the tag */
+	uint64_t counter;
+	uint32_t index; /* decrypt: KP's local index, to see it survived */
+	bool open;
+	int verdict; /* out: 0, -EBADMSG (open) or -EIO */
+};
+
+/* wg_keypairs_encrypt without the sealing: everything else is done (the
+ * counter is taken, *OUT_LEN set); JOB seals the message when run. */
+int wg_keypairs_encrypt_prepare(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t size,
+				size_t plain_len, size_t mtu, size_t *out_len,
+				struct wg_crypto_job *job);
+
+/* Seal or open with lane LANE (< WG_LANES) of the job's keypair. Touches
+ * nothing but the job, its data and that lane: safe on any thread while no
+ * two jobs run on one lane of one keypair. */
+void wg_crypto_job_run(struct wg_crypto_job *job, unsigned lane);
+
+/* wg_keypairs_decrypt in two halves around wg_crypto_job_run: prepare
+ * returns 0 or the errors of decrypt found before opening; finish, after the
+ * job ran, the rest (its verdict, the replay window, confirmation). Jobs of
+ * one batch must be finished in the order they were prepared. */
+int wg_keypairs_decrypt_prepare(struct wg_keypairs *kps, uint64_t now, uint8_t *buf, size_t len,
+				struct wg_crypto_job *job);
+int wg_keypairs_decrypt_finish(struct wg_keypairs *kps, uint64_t now,
+			       const struct wg_crypto_job *job, size_t *plain_len);
 
 /* Open the data message BUF[0..LEN) in place. On success the plaintext,
  * padding included, is at BUF + WG_DATA_HEADER_LEN, *PLAIN_LEN bytes long.

@@ -119,43 +119,57 @@ static void test_aead_known_answer(void **state)
 	wg_keypairs_clear(&k);
 }
 
-static void test_aead_batch(void **state)
+/* A batch's AEAD split off: sealed on alternating lanes, opened on the other
+ * ones, finished in order; a duplicate inside the batch, a forgery, and a
+ * keypair confirmed mid-batch behave as one packet at a time would. */
+static void test_crypto_jobs(void **state)
 {
-	struct wg_aead s, r;
-	uint8_t k1[32], k2[32], data[4][128];
-	struct wg_aead_packet pkts[4];
-	size_t i;
+	struct pair p;
+	struct wg_crypto_job jobs[6];
+	uint8_t bufs[6][BUF_LEN];
+	size_t lens[6], plen;
+	unsigned i;
 
 	(void)state;
-	key_for(k1, 1);
-	key_for(k2, 2);
-	assert_int_equal(wg_aead_init(&s, k1, k2), 0);
-	assert_int_equal(wg_aead_init(&r, k2, k1), 0);
-	for (i = 0; i < 4; i++) {
-		memset(data[i], (int)i, sizeof(data[i]));
-		pkts[i].counter = 10 + i;
-		pkts[i].data = data[i];
-		pkts[i].len = 16 * i; /* the first is empty: a keepalive */
-		pkts[i].verdict = 1;
+	pair_init(&p, NULL);
+	install(&p, 1, 0);
+	for (i = 0; i < 5; i++) {
+		memset(bufs[i] + WG_DATA_HEADER_LEN, 'a' + (int)i, 40);
+		assert_int_equal(wg_keypairs_encrypt_prepare(&p.a, 0, bufs[i], BUF_LEN, 40, 0,
+							     &lens[i], &jobs[i]),
+				 0);
 	}
-	wg_aead_seal_batch(&s, pkts, 4);
-	for (i = 0; i < 4; i++)
-		assert_int_equal(pkts[i].verdict, 0);
-	data[2][3] ^= 1;
-	pkts[3].counter = 99;
-	wg_aead_open_batch(&r, pkts, 4);
-	assert_int_equal(pkts[0].verdict, 0);
-	assert_int_equal(pkts[1].verdict, 0);
-	assert_int_equal(pkts[2].verdict, -EBADMSG);
-	assert_int_equal(pkts[3].verdict, -EBADMSG);
-	assert_int_equal(data[1][0], 1);
-	/* The sending key does not open what it sealed: directions differ. */
-	pkts[1].counter = 11;
-	wg_aead_seal(&s, 11, data[1], 16, data[1] + 16);
-	assert_int_equal(wg_aead_open(&s, 11, data[1], 16, data[1] + 16), -EBADMSG);
-	wg_aead_destroy(&s);
-	wg_aead_destroy(&r);
-	wg_aead_destroy(&r); /* idempotent */
+	for (i = 0; i < 5; i++)
+		wg_crypto_job_run(&jobs[i], i % WG_LANES);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(jobs[i].verdict, 0);
+	memcpy(bufs[5], bufs[1], lens[1]); /* a duplicate */
+	lens[5] = lens[1];
+	bufs[3][WG_DATA_HEADER_LEN + 7] ^= 1; /* a forgery */
+	for (i = 0; i < 6; i++)
+		assert_int_equal(wg_keypairs_decrypt_prepare(&p.b, 0, bufs[i], lens[i], &jobs[i]),
+				 0);
+	for (i = 0; i < 6; i++)
+		wg_crypto_job_run(&jobs[i], (i + 1) % WG_LANES);
+	/* The first confirms b's next keypair; the rest are on it too. */
+	assert_int_equal(wg_keypairs_decrypt_finish(&p.b, 0, &jobs[0], &plen),
+			 WG_KEYPAIR_F_CONFIRMED);
+	assert_int_equal(plen, 48);
+	assert_int_equal(bufs[0][WG_DATA_HEADER_LEN], 'a');
+	assert_int_equal(wg_keypairs_decrypt_finish(&p.b, 0, &jobs[1], &plen), 0);
+	assert_int_equal(wg_keypairs_decrypt_finish(&p.b, 0, &jobs[2], &plen), 0);
+	assert_int_equal(bufs[2][WG_DATA_HEADER_LEN + 39], 'c');
+	assert_int_equal(wg_keypairs_decrypt_finish(&p.b, 0, &jobs[3], &plen), -EBADMSG);
+	assert_int_equal(wg_keypairs_decrypt_finish(&p.b, 0, &jobs[4], &plen), 0);
+	assert_int_equal(wg_keypairs_decrypt_finish(&p.b, 0, &jobs[5], &plen), -EALREADY);
+
+	/* A job whose keypair went away before it was finished is dropped. */
+	assert_int_equal(seal(&p.a, 0, "late", bufs[0], &lens[0]), 0);
+	assert_int_equal(wg_keypairs_decrypt_prepare(&p.b, 0, bufs[0], lens[0], &jobs[0]), 0);
+	wg_crypto_job_run(&jobs[0], 1);
+	wg_keypairs_clear(&p.b);
+	assert_int_equal(wg_keypairs_decrypt_finish(&p.b, 0, &jobs[0], &plen), -ENOKEY);
+	pair_fini(&p);
 }
 
 static void test_confirmation_and_rotation(void **state)
@@ -412,7 +426,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_aead_known_answer),
-		cmocka_unit_test(test_aead_batch),
+		cmocka_unit_test(test_crypto_jobs),
 		cmocka_unit_test(test_confirmation_and_rotation),
 		cmocka_unit_test(test_padding),
 		cmocka_unit_test(test_counter_exhaustion),
