@@ -6,8 +6,10 @@
 # them, the node with index 1 carries its roster address on ray0 (and not
 # the colliding one), ray id/status report what is on the TUN, a reaches
 # both and they reach each other by those addresses, Magic DNS answers them,
-# the address survives ray down/up and a restart, and after leaving the
-# network the node is back on its index-0 address.
+# the address survives ray down/up and a restart; a second network where
+# the node has index 0 makes its rosters disagree (one address wins, one
+# warning); after leaving the networks the node is back on its index-0
+# address.
 #
 #   relay 198.18.0.1 ── inet bridge ── a 198.18.0.2, b .3, c .4
 . "$(dirname "$0")/lib.sh"
@@ -132,6 +134,23 @@ reports c "$c4" || fail "after the restart c reports $(json_get c .ipv4 status)"
 wait_for 20 "c to ping b after the restart" in_ns c ping -c 1 -W 1 "$b4"
 wait_for 20 "c to ping a after the restart" in_ns c ping -c 1 -W 1 "$a4"
 wait_for 20 "a to ping c after the restart" in_ns a ping -c 1 -W 1 "$c4"
+
+log "c creates a network of its own, where it has index 0: its rosters disagree"
+run ray_on c create --name solo >/dev/null
+solo4=$(json_get c '.networks[] | select(.name == "solo") | .members[] | select(.self) | .ipv4' status)
+[ "$solo4" = "$COLLIDING" ] || fail "c alone in solo has $solo4, not $COLLIDING"
+wait_for 10 "c to warn of the disagreement" grep -q "different IPv4 addresses" "$T_DIR/c.log"
+# the first network by room id decides; either way one address, reported
+got=$(json_get c .ipv4 status)
+[ "$got" = "$c4" ] || [ "$got" = "$COLLIDING" ] || fail "c chose $got"
+only_address c "$got" || fail "c's ray0: $(ip -n "$T_ID-c" -4 -o addr show dev ray0)"
+[ "$(json_get c '[.networks[].ipv4] | unique | length' status)" = 1 ] ||
+	fail "c's networks report different addresses: $(json_get c '[.networks[].ipv4]' status)"
+log "c uses $got (net1 gives $c4, solo $solo4)"
+run ray_on c nuke solo >/dev/null
+wait_for 10 "c to be back on $c4" only_address c "$c4"
+[ "$(grep -c "different IPv4 addresses" "$T_DIR/c.log")" = 1 ] || fail "c warned more than once"
+wait_for 10 "b to ping c once solo is gone" in_ns b ping -c 1 -W 1 "$c4"
 
 log "c leaves: in no network, it is back on $COLLIDING"
 run ray_on c leave net1 >/dev/null
