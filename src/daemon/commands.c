@@ -40,7 +40,8 @@ struct command {
 static json_t *addresses_json(const struct daemon *d, json_t *obj)
 {
 	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], id[NODE_ID_TEXT_LEN + 1];
-	struct in_addr a4 = {htonl(address_ipv4_derive(d->identity.sign_public, 0))};
+	/* what is on the TUN: a roster may have given us another index */
+	struct in_addr a4 = session_local_ipv4(d->session);
 	struct in6_addr a6;
 
 	address_ipv6_derive(d->identity.sign_public, &a6);

@@ -380,15 +380,87 @@ static void networks_prune(struct loop *loop, void *arg)
 	}
 }
 
-/* Every member a peer with its roster address; peers of no network (and not
- * configured by hand) removed soon after. */
+/* Our networks' indices into d->networks.list, by room id: the same order
+ * on every node, unlike the list's (creation, join and readdir order). */
+static void networks_by_room_order(struct daemon *d, unsigned order[NETWORKS_MAX])
+{
+	for (unsigned i = 0; i < d->networks.n; i++) {
+		unsigned k = i;
+
+		for (; k > 0 && memcmp(d->networks.list[order[k - 1]]->room,
+				       d->networks.list[i]->room, 32) > 0;
+		     k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+}
+
+/* Our own mesh IPv4: our entry's in the rosters (a collision with another
+ * member's derived address gives us a later index), or index 0 in no
+ * network. Each roster picks our index on its own, so two networks may
+ * disagree; then the first by room id wins, the same rule we apply to a
+ * peer in several networks, so that members sharing that network agree. */
+static void networks_apply_self(struct daemon *d, const unsigned order[NETWORKS_MAX])
+{
+	struct in_addr want = {htonl(address_ipv4_derive(d->identity.sign_public, 0))}, was;
+	const struct network *from = NULL;
+	char text[INET_ADDRSTRLEN], old[INET_ADDRSTRLEN];
+	bool conflict = false;
+	int ret;
+
+	for (unsigned j = 0; j < d->networks.n; j++) {
+		const struct network *n = d->networks.list[order[j]];
+		const struct group_member *me =
+			group_member_by_id(n->group, d->identity.sign_public);
+		uint32_t v4;
+
+		if (!me)
+			continue;
+		v4 = htonl(group_member_ipv4(me));
+		if (!from) {
+			want.s_addr = v4;
+			from = n;
+		} else if (v4 != want.s_addr) {
+			conflict = true;
+		}
+	}
+	inet_ntop(AF_INET, &want, text, sizeof(text));
+	/* once per episode, not on every roster change */
+	if (conflict && !d->networks.ipv4_conflict)
+		log_warn("our networks give this node different IPv4 addresses: %s (network %s) "
+			 "goes on %s; members who share only the other networks with us may not "
+			 "reach us by IPv4",
+			 text, from->alias, session_tun_name(d->session));
+	d->networks.ipv4_conflict = conflict;
+	was = session_local_ipv4(d->session);
+	if (was.s_addr == want.s_addr)
+		return;
+	inet_ntop(AF_INET, &was, old, sizeof(old));
+	ret = session_set_local_ipv4(d->session, &want);
+	if (ret < 0) {
+		/* kept as it was: the next roster change tries again */
+		log_warn("cannot change our mesh IPv4 from %s to %s: %s", old, text,
+			 strerror(-ret));
+		return;
+	}
+	log_info("mesh IPv4 %s (was %s)%s", text, old,
+		 from ? "" : ": in no network, back to the derived address");
+}
+
+/* Every member a peer with its roster address (a member of several of our
+ * networks: the first network's by room id); our own address from our
+ * entries; peers of no network (and not configured by hand) removed soon
+ * after. */
 static void networks_apply(struct daemon *d)
 {
+	unsigned order[NETWORKS_MAX];
 	struct peer *p;
 
+	networks_by_room_order(d, order);
 	for (p = session_peers(d->session); p; p = p->next)
 		p->filter_tags = 0;
-	for (unsigned i = 0; i < d->networks.n; i++) {
+	for (unsigned j = 0; j < d->networks.n; j++) {
+		unsigned i = order[j];
 		struct group *g = d->networks.list[i]->group;
 
 		for (unsigned k = 0; k < group_member_count(g); k++) {
@@ -404,12 +476,15 @@ static void networks_apply(struct daemon *d)
 				p = session_peer_add(d->session, wg, m->id, NULL, &err);
 			if (!p)
 				continue;
-			session_peer_set_addresses(d->session, p, &v4);
+			/* no tag yet: no earlier network (by room id) has it */
+			if (!p->filter_tags)
+				session_peer_set_addresses(d->session, p, &v4);
 			p->filter_tags |= 1u << i;
 			if (!p->relay)
 				relays_resolve(d, m->id);
 		}
 	}
+	networks_apply_self(d, order);
 	session_set_admit_strangers(d->session, networks_is_coordinator_anywhere(d));
 	magicdns_update(d);
 	fwservice_update(d);
@@ -981,7 +1056,9 @@ static json_t *network_summary(struct daemon *d, const struct network *n)
 {
 	char room[INVITE_ROOM_ID_LEN + 1], v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
 	const struct group_member *me = group_member_by_id(n->group, d->identity.sign_public);
-	struct in_addr a4 = {htonl(me ? group_member_ipv4(me) : 0)};
+	/* the address on the TUN, which this roster's entry gave us unless
+	 * another network's roster decides (networks_apply_self) */
+	struct in_addr a4 = session_local_ipv4(d->session);
 	struct in6_addr a6;
 
 	invite_room_id_format(n->room, room);
@@ -1299,8 +1376,9 @@ static void networks_join_answer(void *arg, int status, const uint8_t *body, siz
 	if (j->auto_accept_firewall)
 		fwservice_set_auto_accept(d, n->room, true);
 	log_info("joined network %s (%u members)", n->alias, group_member_count(n->group));
-	networks_join_finish(j, ipc_response_ok(network_summary(d, n)));
+	/* applied first: the answer shows the address the roster gave us */
 	networks_apply(d);
+	networks_join_finish(j, ipc_response_ok(network_summary(d, n)));
 }
 
 /* Ask the next coordinator named by the invite. */

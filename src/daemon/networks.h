@@ -28,6 +28,7 @@ struct networks {
 	unsigned n;
 	uint64_t timer, prune_timer;
 	struct networks_join *joins; /* `ray join`s waiting for a coordinator */
+	bool ipv4_conflict;	     /* our rosters disagree on our IPv4 (warned) */
 };
 
 /* Load STATE_DIR/networks/ and apply every roster. A damaged file is an

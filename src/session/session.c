@@ -1526,6 +1526,38 @@ int session_set_up(struct session *s, bool up, char *err, size_t err_len)
 	return 0;
 }
 
+struct in_addr session_local_ipv4(const struct session *s)
+{
+	return s->ipv4;
+}
+
+int session_set_local_ipv4(struct session *s, const struct in_addr *ipv4)
+{
+	int ret;
+
+	if (!address_ipv4_in_mesh(ntohl(ipv4->s_addr)))
+		return -EINVAL;
+	if (ipv4->s_addr == s->ipv4.s_addr)
+		return 0;
+	if (s->up) {
+		/* Add before delete: a moment with no mesh address would
+		 * fail the host's sends and drop what peers send us. */
+		ret = netif_addr_add(s->ifindex, AF_INET, ipv4, 32);
+		if (ret < 0)
+			return ret;
+		ret = netif_addr_del(s->ifindex, AF_INET, &s->ipv4, 32);
+		if (ret < 0) {
+			/* The old address may be a colliding node's now: kept
+			 * as local, it would shadow that node. Back out, so
+			 * the caller sees nothing changed and can try again. */
+			netif_addr_del(s->ifindex, AF_INET, ipv4, 32);
+			return ret;
+		}
+	}
+	s->ipv4 = *ipv4;
+	return 0;
+}
+
 uint16_t session_port(const struct session *s)
 {
 	return s->port;

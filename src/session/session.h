@@ -76,6 +76,15 @@ typedef int (*session_filter_fn)(void *arg, const struct peer *p, bool outbound,
 				 size_t len, uint64_t now, uint8_t *reply, size_t cap);
 void session_set_filter(struct session *s, session_filter_fn fn, void *arg);
 
+/* Our own mesh IPv4: derived from our key with collision index 0 until a
+ * roster gives us another (session_set_local_ipv4). */
+struct in_addr session_local_ipv4(const struct session *s);
+/* Make IPV4 (a mesh address) our own. While up, the new /32 goes on the
+ * TUN before the old one comes off, so the host is never without one; while
+ * down it is kept for session_set_up(). 0, -EINVAL (outside the mesh
+ * prefix) or -errno from the kernel (then the old address stays). */
+int session_set_local_ipv4(struct session *s, const struct in_addr *ipv4);
+
 uint16_t session_port(const struct session *s);
 const char *session_tun_name(const struct session *s);
 
