@@ -129,4 +129,4 @@ format:
 clean:
 	rm -rf build build-san build-fuzz build-clang
 
--include $(shell find build build-san build-fuzz -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
