@@ -18,7 +18,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 netns_add a
 netns_add b
 veth_pair a b 10.55.0.1/24 10.55.0.2/24
-in_ns b iperf3 -s -D -p 5201 --logfile "$T_DIR/iperf-server.log"
+iperf_server b 5201
 daemon_start a
 daemon_start b
 ray_on a debug peer add "$(json_get b .id id)" --endpoint 10.55.0.2:41383 >/dev/null

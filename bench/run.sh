@@ -20,7 +20,7 @@ SECS=${BENCH_SECONDS:-5}
 netns_add a
 netns_add b
 veth_pair a b 10.55.0.1/24 10.55.0.2/24
-in_ns b iperf3 -s -D -p 5201 --logfile "$T_DIR/iperf-server.log"
+iperf_server b 5201
 sleep 0.3
 
 declare -A R
@@ -45,8 +45,7 @@ measure bare 10.55.0.2
 for n in a b; do
 	wg genkey >"$T_DIR/$n.key"
 	wg pubkey <"$T_DIR/$n.key" >"$T_DIR/$n.pub"
-	in_ns $n wireguard-go -f "wg-rb$$-$n" >"$T_DIR/wg-$n.log" 2>&1 &
-	T_PIDS+=($!)
+	bg_in_ns $n wireguard-go -f "wg-rb$$-$n" >"$T_DIR/wg-$n.log" 2>&1
 done
 for n in a b; do wait_for 10 "wireguard-go in $n" in_ns $n ip link show "wg-rb$$-$n"; done
 in_ns a wg set "wg-rb$$-a" private-key "$T_DIR/a.key" listen-port 51820 \
@@ -86,9 +85,8 @@ in_ns rr ip addr add 10.56.2.2/24 dev v-rr2
 in_ns rb ip link set v-rb up
 in_ns rr ip link set v-rr2 up
 in_ns rb ip route add 10.56.1.2/32 via 10.56.2.2
-in_ns rr "$RAY" relay --listen 10.56.1.2:3340 --stun-port 0 --rate-limit 0 \
-	--state-dir "$T_DIR/rr" >>"$T_DIR/relay.log" 2>&1 &
-T_PIDS+=($!)
+bg_in_ns rr "$RAY" relay --listen 10.56.1.2:3340 --stun-port 0 --rate-limit 0 \
+	--state-dir "$T_DIR/rr" >>"$T_DIR/relay.log" 2>&1
 wait_for 10 "relay to listen" grep -q "listening on" "$T_DIR/relay.log"
 daemon_start ra --relay http://10.56.1.2:3340
 daemon_start rb --relay http://10.56.1.2:3340
@@ -96,7 +94,7 @@ ray_on ra debug peer add "$(json_get rb .id id)" >/dev/null
 ray_on rb debug peer add "$(json_get ra .id id)" >/dev/null
 rb4=$(json_get rb .ipv4 id)
 ray_on rb firewall add in allow --proto tcp --port 5201 >/dev/null
-in_ns rb iperf3 -s -D -p 5201 --logfile "$T_DIR/iperf-server-rb.log"
+iperf_server rb 5201
 wait_for 20 "rayfish tunnel through the relay" in_ns ra ping -c 1 -W 1 "$rb4"
 out=$(in_ns ra timeout 60 iperf3 -c "$rb4" -p 5201 -t "$SECS" -J) || fail "relay: iperf3 failed"
 R[relay,tcp1]=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out")

@@ -62,6 +62,8 @@ struct session_stun {
 /* A data message of a received batch, its opening prepared. The peer is
  * looked up again by index when it is finished: handling an earlier message
  * may have removed it. */
+#define SESSION_UNKNOWN_INDEX_GAP_NS (100 * 1000000ull) /* at most 10 lookups a second */
+
 struct session_rx_data {
 	uint8_t *buf;
 	size_t len;
@@ -107,6 +109,7 @@ struct session {
 	struct wg_crypto_job rx_jobs[UDP_RX_MAX];
 	struct session_rx_data rx_data[UDP_RX_MAX];
 	unsigned nrx_data;
+	uint64_t unknown_index_ns; /* last data for an index we lack, acted on */
 };
 
 /* Per-peer control state, hung off peer->ctl: the reliable channel and the
@@ -1067,6 +1070,41 @@ static void session_receive_opened(struct session *s, struct peer *p, uint8_t *b
 	}
 }
 
+/* Whether EP is P's endpoint or one of its candidates. */
+static bool session_peer_at(const struct peer *p, const struct endpoint *ep)
+{
+	if (endpoint_equal(&p->endpoint, ep))
+		return true;
+	for (unsigned i = 0; i < p->paths.ncand; i++)
+		if (endpoint_equal(&p->paths.cand[i], ep))
+			return true;
+	return false;
+}
+
+/* Data for a receiver index we do not have: most likely a peer still
+ * using keys from before we restarted, which it would keep doing until its
+ * rekey timeout (15 s). If the packet came from where a peer of ours is (the
+ * relay vouches for ids; a UDP source may be forged, hence the rate limit
+ * and nothing but a handshake of our own), start a handshake with it now. */
+static void session_receive_unknown_index(struct session *s, const struct session_src *from,
+					  uint64_t now)
+{
+	struct peer *p = NULL;
+
+	s->stats.drop_decrypt++;
+	if (now - s->unknown_index_ns < SESSION_UNKNOWN_INDEX_GAP_NS)
+		return;
+	s->unknown_index_ns = now;
+	if (from->node_id) {
+		p = peer_table_by_node_id(&s->peers, from->node_id);
+	} else if (from->ep) {
+		for (p = s->peers.peers; p && !session_peer_at(p, from->ep); p = p->next)
+			;
+	}
+	if (p && !p->stranger)
+		session_want_handshake(s, p, now);
+}
+
 /* A data message on its own (from a relay): opened on this thread. */
 static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 				 const struct session_src *from, uint64_t now)
@@ -1076,7 +1114,7 @@ static void session_receive_data(struct session *s, uint8_t *buf, size_t len,
 	int flags;
 
 	if (!p) {
-		s->stats.drop_decrypt++;
+		session_receive_unknown_index(s, from, now);
 		return;
 	}
 	flags = wg_keypairs_decrypt(&p->noise.r_keypairs, now, buf, len, &plain_len);
@@ -1134,7 +1172,13 @@ static void session_rx_hold(struct session *s, uint8_t *buf, size_t len, const s
 	struct peer *p = peer_index_get(&s->peers, index);
 	struct session_rx_data *m;
 
-	if (!p || s->nrx_data == UDP_RX_MAX) {
+	if (!p) {
+		struct session_src from = {.ep = ep};
+
+		session_receive_unknown_index(s, &from, now);
+		return;
+	}
+	if (s->nrx_data == UDP_RX_MAX) {
 		s->stats.drop_decrypt++;
 		return;
 	}

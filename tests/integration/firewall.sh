@@ -31,8 +31,7 @@ c4=$(ip_of gamma)
 # listen NODE PORT [FILE]: a TCP server that accepts any number of
 # connections and writes what it receives to FILE.
 listen() {
-	in_ns "$1" nc -lk "$2" </dev/null >"${3:-/dev/null}" 2>&1 &
-	T_PIDS+=($!)
+	bg_in_ns "$1" nc -lk "$2" </dev/null >"${3:-/dev/null}" 2>&1
 }
 # connects FROM ADDR PORT [SECONDS]: a TCP connection completes.
 connects() { in_ns "$1" nc -z -w "${4:-2}" "$2" "$3" 2>/dev/null; }
@@ -107,9 +106,8 @@ refused c "$b4" 8080 || fail "c reached b:8080 after the restart"
 wait_for 5 "a to reach b:7070 again" connects a "$b4" 7070
 
 log "removing the allow rule closes the port, to an open connection too"
-in_ns a bash -c "exec 3<>/dev/tcp/$b4/8080; echo before >&3; sleep 2; echo after >&3; sleep 1" &
-client=$!
-T_PIDS+=($client)
+bg_in_ns a bash -c "exec 3<>/dev/tcp/$b4/8080; echo before >&3; sleep 2; echo after >&3; sleep 1"
+client=$BG_PID
 wait_for 5 "the open connection's first line" grep -q before "$T_DIR/b8080.out"
 run ray_on b firewall remove 2
 wait_gone "$client" 10

@@ -70,6 +70,28 @@ ns_resolv_conf() { echo "/etc/netns/$T_ID-$1/resolv.conf"; }
 # in_ns NAME CMD...: run CMD in namespace NAME.
 in_ns() { local ns=$T_ID-$1; shift; ip netns exec "$ns" "$@"; }
 
+# bg_in_ns NAME CMD...: CMD in the background in namespace NAME, its PID in
+# BG_PID and in T_PIDS for cleanup. `in_ns ... &` would record the PID of a
+# subshell, and killing that leaves CMD running.
+bg_in_ns() {
+	local ns=$T_ID-$1
+	shift
+	ip netns exec "$ns" "$@" &
+	BG_PID=$!
+	T_PIDS+=("$BG_PID")
+}
+
+# iperf_server NAME PORT [ARGS...]: an iperf3 server daemon in NAME, killed
+# at cleanup (it forks away from us, so its pid file tells us which it is).
+iperf_server() {
+	local n=$1 port=$2 pidfile
+	shift 2
+	pidfile=$T_DIR/iperf-$n-$port.pid
+	in_ns "$n" iperf3 -s -D -p "$port" -I "$pidfile" --logfile "$T_DIR/iperf-$n-$port.log" "$@"
+	wait_for 5 "iperf3 server in $n" test -s "$pidfile"
+	T_PIDS+=("$(cat "$pidfile")")
+}
+
 # veth_pair A B ADDR_A ADDR_B: link namespaces A and B, e.g. 10.0.0.1/24 10.0.0.2/24.
 veth_pair() {
 	ip link add "v-$1" netns "$T_ID-$1" type veth peer name "v-$2" netns "$T_ID-$2"

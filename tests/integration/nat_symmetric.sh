@@ -38,7 +38,7 @@ json_get a '.mapping_varies_by_destination == false' netcheck >/dev/null ||
 
 log "iperf3 through the relay"
 run ray_on b firewall add in allow --proto tcp --port 5201 >/dev/null
-in_ns b iperf3 -s -D -1 -p 5201
+iperf_server b 5201 -1
 sleep 0.3
 in_ns a timeout 60 iperf3 -c "${NODE_IP4[b]}" -p 5201 -t 3 -J >"$T_DIR/ab.json" ||
 	fail "iperf3 through the relay failed"

@@ -72,17 +72,15 @@ peer_path_is a b direct || fail "path is not direct without the relay"
 log "(d) a's NAT gets a new public address and forgets its mappings"
 nat_relay_start # the relay comes back, as a real one would
 wait_for 10 "a back on the relay" json_get a '.relays[0].connected' status
-in_ns a ping -i 0.1 -W 1 "${NODE_IP4[b]}" >"$T_DIR/ping-d.txt" 2>&1 &
-PING_PID=$!
-T_PIDS+=("$PING_PID")
+bg_in_ns a ping -i 0.1 -W 1 "${NODE_IP4[b]}" >"$T_DIR/ping-d.txt" 2>&1
+PING_PID=$BG_PID
 # A TCP transfer across the change: direct, then the relay, then direct
 # again; the connection must survive every move.
 run ray_on b firewall add in allow --proto tcp --port 5201 >/dev/null
-in_ns b iperf3 -s -D -1 -p 5201
+iperf_server b 5201 -1
 sleep 0.3
-in_ns a timeout 60 iperf3 -c "${NODE_IP4[b]}" -p 5201 -t 20 -b 20M -J >"$T_DIR/iperf-d.json" &
-IPERF_PID=$!
-T_PIDS+=("$IPERF_PID")
+bg_in_ns a timeout 60 iperf3 -c "${NODE_IP4[b]}" -p 5201 -t 20 -b 20M -J >"$T_DIR/iperf-d.json"
+IPERF_PID=$BG_PID
 sleep 2
 change=$(date +%s%N)
 in_ns nata ip addr del 198.18.0.2/24 dev wan

@@ -26,8 +26,8 @@ json_get a '.peers[0].rx_bytes > 0 and .peers[0].tx_bytes > 0' status >/dev/null
 log "iperf3 TCP both ways (each side's firewall opens its iperf3 port)"
 run ray_on b firewall add in allow --proto tcp --port 5201 >/dev/null
 run ray_on a firewall add in allow --proto tcp --port 5202 >/dev/null
-in_ns b iperf3 -s -D -1 -p 5201
-in_ns a iperf3 -s -D -1 -p 5202
+iperf_server b 5201 -1
+iperf_server a 5202 -1
 sleep 0.3
 in_ns a timeout 60 iperf3 -c "$b4" -p 5201 -t 3 -J >"$T_DIR/ab.json" || fail "iperf3 a -> b failed"
 in_ns b timeout 60 iperf3 -c "$a4" -p 5202 -t 3 -J >"$T_DIR/ba.json" || fail "iperf3 b -> a failed"

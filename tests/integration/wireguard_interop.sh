@@ -21,8 +21,7 @@ wgif=wg-rf$$
 wgif=${wgif:0:15}
 wg genkey >"$T_DIR/wg.key"
 wgpub=$(wg pubkey <"$T_DIR/wg.key")
-in_ns b wireguard-go -f "$wgif" >"$T_DIR/wireguard-go.log" 2>&1 &
-T_PIDS+=($!)
+bg_in_ns b wireguard-go -f "$wgif" >"$T_DIR/wireguard-go.log" 2>&1
 wait_for 10 "wireguard-go to create $wgif" in_ns b ip link show "$wgif"
 
 ray_ip=$(json_get a .ipv4 id)
@@ -45,8 +44,8 @@ json_get a '.peers[0].last_handshake > 0' status >/dev/null || fail "ray saw no 
 
 log "iperf3 both ways, long enough for rekeys every ${REKEY}s"
 run ray_on a firewall add in allow --proto tcp --port 5202 >/dev/null
-in_ns b iperf3 -s -D -1 -p 5201 --logfile "$T_DIR/iperf-b.log"
-in_ns a iperf3 -s -D -1 -p 5202 --logfile "$T_DIR/iperf-a.log"
+iperf_server b 5201 -1
+iperf_server a 5202 -1
 sleep 0.5
 hs_before=$(json_get a .counters.handshakes_completed status)
 run in_ns a timeout 60 iperf3 -c "$wg_ip" -p 5201 -t 8 -J >"$T_DIR/up.json" || fail "iperf3 ray -> wg failed"
