@@ -84,6 +84,12 @@ daemon_start a
 json_get a '.peers[0].endpoint == "[fd00:66::2]:41383"' status >/dev/null ||
 	fail "peer not restored: $(ray_on a status --json | jq -c .peers)"
 run in_ns a ping -c 2 -i 0.2 -W 3 "$b4"
+log "b, still on keys from before a restarted, reaches a again at once"
+daemon_stop a
+daemon_start a
+start=$(date +%s%N)
+wait_for 5 "b to reach the restarted a" in_ns b ping -c 1 -W 1 "$a4"
+log "b reached a $((($(date +%s%N) - start) / 1000000)) ms after a's restart (its own rekey would take 15 s)"
 run ray_on a debug peer remove "$id_b"
 daemon_stop a
 daemon_start a
