@@ -11,10 +11,6 @@
 #define IPV4_HEADER_MIN 20
 #define IPV6_HEADER_LEN 40
 #define TCP_HEADER_MIN	20
-#define TCP_FLAG_FIN	0x01
-#define TCP_FLAG_SYN	0x02
-#define TCP_FLAG_RST	0x04
-#define TCP_FLAG_ACK	0x10
 #define TCP_OPT_END	0
 #define TCP_OPT_NOP	1
 #define TCP_OPT_MSS	2
@@ -77,10 +73,37 @@ static void checksum_replace(uint8_t *sum, uint16_t old, uint16_t new)
 	sum[1] = (uint8_t)s;
 }
 
+/* Where the value of the MSS option is among the TCP options in
+ * PKT[START..END), or 0 when there is none (or the options are malformed
+ * before it). */
+static size_t tcp_mss_option(const uint8_t *pkt, size_t start, size_t end)
+{
+	for (size_t i = start; i < end;) {
+		uint8_t kind = pkt[i], olen;
+
+		if (kind == TCP_OPT_END)
+			break;
+		if (kind == TCP_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= end)
+			break;
+		olen = pkt[i + 1];
+		if (olen < 2 || i + olen > end)
+			break;
+		if (kind == TCP_OPT_MSS && olen == 4)
+			return i + 2;
+		i += olen;
+	}
+	return 0;
+}
+
 bool ippacket_clamp_mss(uint8_t *pkt, size_t len, unsigned mtu)
 {
-	size_t ip_len, tcp_off, opt_end;
+	size_t ip_len, tcp_off, opt_end, mss_at;
 	unsigned overhead, max_mss;
+	uint16_t mss;
 	uint8_t *tcp;
 
 	if (len < 1)
@@ -106,39 +129,22 @@ bool ippacket_clamp_mss(uint8_t *pkt, size_t len, unsigned mtu)
 	if (len < tcp_off + TCP_HEADER_MIN)
 		return false;
 	tcp = pkt + tcp_off;
-	if (!(tcp[13] & TCP_FLAG_SYN))
+	if (!(tcp[13] & IPPACKET_TCP_SYN))
 		return false;
 	opt_end = tcp_off + (size_t)(tcp[12] >> 4) * 4;
 	if (opt_end > len || opt_end < tcp_off + TCP_HEADER_MIN || mtu <= overhead)
 		return false;
 	max_mss = mtu - overhead;
-	for (size_t i = tcp_off + TCP_HEADER_MIN; i < opt_end;) {
-		uint8_t kind = pkt[i], olen;
-
-		if (kind == TCP_OPT_END)
-			break;
-		if (kind == TCP_OPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= opt_end)
-			break;
-		olen = pkt[i + 1];
-		if (olen < 2 || i + olen > opt_end)
-			break;
-		if (kind == TCP_OPT_MSS && olen == 4) {
-			uint16_t mss = be16(pkt + i + 2);
-
-			if (mss <= max_mss)
-				return false;
-			pkt[i + 2] = (uint8_t)(max_mss >> 8);
-			pkt[i + 3] = (uint8_t)max_mss;
-			checksum_replace(tcp + 16, mss, (uint16_t)max_mss);
-			return true;
-		}
-		i += olen;
-	}
-	return false;
+	mss_at = tcp_mss_option(pkt, tcp_off + TCP_HEADER_MIN, opt_end);
+	if (!mss_at)
+		return false;
+	mss = be16(pkt + mss_at);
+	if (mss <= max_mss)
+		return false;
+	pkt[mss_at] = (uint8_t)(max_mss >> 8);
+	pkt[mss_at + 1] = (uint8_t)max_mss;
+	checksum_replace(tcp + 16, mss, (uint16_t)max_mss);
+	return true;
 }
 
 int ip_prefix_parse(const char *text, struct ip_addr *addr, unsigned *len)
@@ -345,44 +351,107 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-int ippacket_tcp_reset_build(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+/* ---- TCP segments ------------------------------------------------------ */
+
+#define TCP_MSS_OPTION_LEN 4
+
+int ippacket_tcp_parse(const uint8_t *pkt, size_t len, bool verify, struct ippacket_tcp *t)
 {
-	struct ip_addr src, dst;
-	size_t off, ip_len, total, seg_len;
+	size_t off, total, hlen;
 	const uint8_t *tcp;
-	uint8_t proto, flags, *rst;
+	uint8_t proto;
 
 	off = l4_offset(pkt, len, &proto);
-	if (!off || proto != IPPROTO_TCP || ippacket_addrs(pkt, len, &src, &dst) < 0)
+	if (!off || proto != IPPROTO_TCP || ippacket_addrs(pkt, len, &t->src, &t->dst) < 0)
 		return -EINVAL;
-	total = src.family == AF_INET ? be16(pkt + 2) : IPV6_HEADER_LEN + (size_t)be16(pkt + 4);
-	if (total < off + TCP_HEADER_MIN || (size_t)(pkt[off + 12] >> 4) * 4 < TCP_HEADER_MIN ||
-	    off + (size_t)(pkt[off + 12] >> 4) * 4 > total)
+	/* a checksum covers the whole segment: a first fragment cannot be checked */
+	if (verify && t->src.family == AF_INET && (be16(pkt + 6) & 0x2000))
+		return -EINVAL;
+	total = t->src.family == AF_INET ? be16(pkt + 2) : IPV6_HEADER_LEN + (size_t)be16(pkt + 4);
+	if (total < off + TCP_HEADER_MIN)
 		return -EINVAL;
 	tcp = pkt + off;
-	flags = tcp[13];
-	if (flags & TCP_FLAG_RST)
-		return -EINVAL; /* never answer a reset (RFC 9293 3.10.7.1) */
-	ip_len = src.family == AF_INET ? IPV4_HEADER_MIN : IPV6_HEADER_LEN;
-	if (ip_len + TCP_HEADER_MIN > cap)
-		return -ENOBUFS;
-	rst = out + ip_len;
-	memset(rst, 0, TCP_HEADER_MIN);
-	put16(rst, be16(tcp + 2));
-	put16(rst + 2, be16(tcp));
-	rst[12] = (TCP_HEADER_MIN / 4) << 4;
-	if (flags & TCP_FLAG_ACK) {
-		put32(rst + 4, be32(tcp + 8));
-		rst[13] = TCP_FLAG_RST;
-	} else {
-		seg_len = total - off - (size_t)(tcp[12] >> 4) * 4;
-		seg_len += !!(flags & TCP_FLAG_SYN) + !!(flags & TCP_FLAG_FIN);
-		put32(rst + 8, be32(tcp + 4) + (uint32_t)seg_len);
-		rst[13] = TCP_FLAG_RST | TCP_FLAG_ACK;
+	hlen = (size_t)(tcp[12] >> 4) * 4;
+	if (hlen < TCP_HEADER_MIN || off + hlen > total)
+		return -EINVAL;
+	if (verify && l4_checksum(&t->src, &t->dst, IPPROTO_TCP, tcp, total - off, true) != 0)
+		return -EBADMSG;
+	t->sport = be16(tcp);
+	t->dport = be16(tcp + 2);
+	t->seq = be32(tcp + 4);
+	t->ack = be32(tcp + 8);
+	t->flags = tcp[13];
+	t->window = be16(tcp + 14);
+	t->mss = 0;
+	if (t->flags & IPPACKET_TCP_SYN) {
+		size_t at = tcp_mss_option(pkt, off + TCP_HEADER_MIN, off + hlen);
+
+		if (at)
+			t->mss = be16(pkt + at);
 	}
-	ip_header_build(&dst, &src, IPPROTO_TCP, TCP_HEADER_MIN, out);
-	put16(rst + 16, l4_checksum(&dst, &src, IPPROTO_TCP, rst, TCP_HEADER_MIN, true));
-	return (int)(ip_len + TCP_HEADER_MIN);
+	t->payload = tcp + hlen;
+	t->payload_len = total - off - hlen;
+	return 0;
+}
+
+int ippacket_tcp_build(const struct ippacket_tcp *t, uint8_t *out, size_t cap)
+{
+	size_t ip_len = t->src.family == AF_INET ? IPV4_HEADER_MIN : IPV6_HEADER_LEN;
+	size_t hlen = TCP_HEADER_MIN + (t->mss ? TCP_MSS_OPTION_LEN : 0);
+	size_t tcp_len = hlen + t->payload_len, total = ip_len + tcp_len;
+	uint8_t *tcp = out + ip_len;
+
+	if (t->src.family != t->dst.family ||
+	    (t->src.family != AF_INET && t->src.family != AF_INET6))
+		return -EINVAL;
+	if (total > cap || total > 0xffff)
+		return -ENOBUFS;
+	memmove(tcp + hlen, t->payload, t->payload_len);
+	ip_header_build(&t->src, &t->dst, IPPROTO_TCP, tcp_len, out);
+	memset(tcp, 0, hlen);
+	put16(tcp, t->sport);
+	put16(tcp + 2, t->dport);
+	put32(tcp + 4, t->seq);
+	put32(tcp + 8, t->ack);
+	tcp[12] = (uint8_t)(hlen / 4 << 4);
+	tcp[13] = t->flags;
+	put16(tcp + 14, t->window);
+	if (t->mss) {
+		tcp[TCP_HEADER_MIN] = TCP_OPT_MSS;
+		tcp[TCP_HEADER_MIN + 1] = TCP_MSS_OPTION_LEN;
+		put16(tcp + TCP_HEADER_MIN + 2, t->mss);
+	}
+	put16(tcp + 16, l4_checksum(&t->src, &t->dst, IPPROTO_TCP, tcp, tcp_len, true));
+	return (int)total;
+}
+
+int ippacket_tcp_reset_of(const struct ippacket_tcp *seg, struct ippacket_tcp *rst)
+{
+	if (seg->flags & IPPACKET_TCP_RST)
+		return -EINVAL; /* never answer a reset (RFC 9293 3.10.7.1) */
+	memset(rst, 0, sizeof(*rst));
+	rst->src = seg->dst;
+	rst->dst = seg->src;
+	rst->sport = seg->dport;
+	rst->dport = seg->sport;
+	if (seg->flags & IPPACKET_TCP_ACK) {
+		rst->seq = seg->ack;
+		rst->flags = IPPACKET_TCP_RST;
+	} else {
+		rst->ack = seg->seq + (uint32_t)seg->payload_len +
+			   !!(seg->flags & IPPACKET_TCP_SYN) + !!(seg->flags & IPPACKET_TCP_FIN);
+		rst->flags = IPPACKET_TCP_RST | IPPACKET_TCP_ACK;
+	}
+	return 0;
+}
+
+int ippacket_tcp_reset_build(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+	struct ippacket_tcp seg, rst;
+
+	if (ippacket_tcp_parse(pkt, len, false, &seg) < 0 || ippacket_tcp_reset_of(&seg, &rst) < 0)
+		return -EINVAL;
+	return ippacket_tcp_build(&rst, out, cap);
 }
 
 int ippacket_port_unreachable_build(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)

@@ -1,6 +1,6 @@
 /* IP header parsing, prefixes, MSS clamping (with a checksum that must stay
- * valid), UDP datagrams built and parsed back (checksums a receiver would
- * accept), endpoint text forms. */
+ * valid), UDP datagrams and TCP segments built and parsed back (checksums a
+ * receiver would accept), endpoint text forms. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -149,14 +149,14 @@ static void test_endpoints(void **state)
 		assert_int_equal(endpoint_parse(bad, &a), -EINVAL);
 }
 
-/* Sum over the pseudo-header and the UDP segment: a valid checksum makes
- * it 0xffff (RFC 768). */
-static uint16_t udp_sum(const uint8_t *p, size_t len)
+/* Sum over the pseudo-header and the UDP (PROTO 17) or TCP (6) segment: a
+ * valid checksum makes it 0xffff (RFC 768, RFC 9293). */
+static uint16_t l4_sum(const uint8_t *p, size_t len, uint32_t proto)
 {
 	bool v4 = p[0] >> 4 == 4;
 	size_t ip_len = v4 ? 20 : 40, alen = v4 ? 4 : 16;
 	const uint8_t *addrs = v4 ? p + 12 : p + 8;
-	uint32_t sum = 17 + (uint32_t)(len - ip_len);
+	uint32_t sum = proto + (uint32_t)(len - ip_len);
 
 	for (size_t i = 0; i < 2 * alen; i += 2)
 		sum += (uint32_t)(addrs[i] << 8 | addrs[i + 1]);
@@ -192,7 +192,7 @@ static void test_udp(void **state)
 		assert_int_equal(inet_pton(family, addrs[f][1], u.dst.bytes), 1);
 		n = ippacket_udp_build(&u, pkt, sizeof(pkt));
 		assert_int_equal(n, (f ? 40 : 20) + 8 + (int)sizeof(payload));
-		assert_int_equal(udp_sum(pkt, (size_t)n), 0xffff);
+		assert_int_equal(l4_sum(pkt, (size_t)n, 17), 0xffff);
 		if (!f) {
 			uint32_t sum = 0;
 
@@ -246,12 +246,130 @@ static void test_udp(void **state)
 	}
 }
 
+/* TCP segments built and parsed back: flags, numbers, the MSS option of a
+ * SYN, checksums; with VERIFY, a wrong checksum and fragments are refused;
+ * lengths that disagree are refused either way. */
+static void test_tcp(void **state)
+{
+	static const char *const addrs[][2] = {
+		{"100.100.100.53", "100.64.0.7"},
+		{"fd72:6179::53", "fd72:6179:1:2:3:4:5:6"},
+	};
+	uint8_t payload[101], pkt[512], small[40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13);
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		size_t ip = f ? 40 : 20;
+		struct ippacket_tcp t = {.sport = 53,
+					 .dport = 40000,
+					 .seq = 0xfffffff0,
+					 .ack = 7,
+					 .flags = IPPACKET_TCP_ACK | IPPACKET_TCP_PSH,
+					 .window = 8192,
+					 .payload = payload,
+					 .payload_len = sizeof(payload)};
+		struct ippacket_tcp back, rst;
+		int n;
+
+		t.src.family = t.dst.family = (uint8_t)family;
+		assert_int_equal(inet_pton(family, addrs[f][0], t.src.bytes), 1);
+		assert_int_equal(inet_pton(family, addrs[f][1], t.dst.bytes), 1);
+		n = ippacket_tcp_build(&t, pkt, sizeof(pkt));
+		assert_int_equal(n, (int)(ip + 20 + sizeof(payload)));
+		assert_int_equal(l4_sum(pkt, (size_t)n, 6), 0xffff);
+		memset(&back, 0, sizeof(back));
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, true, &back), 0);
+		assert_memory_equal(&back.src, &t.src, sizeof(t.src));
+		assert_memory_equal(&back.dst, &t.dst, sizeof(t.dst));
+		assert_int_equal(back.sport, 53);
+		assert_int_equal(back.dport, 40000);
+		assert_int_equal(back.seq, 0xfffffff0);
+		assert_int_equal(back.ack, 7);
+		assert_int_equal(back.flags, IPPACKET_TCP_ACK | IPPACKET_TCP_PSH);
+		assert_int_equal(back.window, 8192);
+		assert_int_equal(back.mss, 0);
+		assert_int_equal(back.payload_len, sizeof(payload));
+		assert_memory_equal(back.payload, payload, sizeof(payload));
+		/* a RST for it: from its destination, seq from its ACK */
+		assert_int_equal(ippacket_tcp_reset_of(&back, &rst), 0);
+		assert_int_equal(rst.flags, IPPACKET_TCP_RST);
+		assert_int_equal(rst.seq, 7);
+		assert_int_equal(rst.sport, 40000);
+		assert_memory_equal(&rst.src, &t.dst, sizeof(t.dst));
+		/* a wrong checksum: only VERIFY sees it */
+		pkt[n - 1] ^= 1;
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, true, &back), -EBADMSG);
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, false, &back), 0);
+		pkt[n - 1] ^= 1;
+		/* short or inconsistent */
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n - 1, false, &back), -EINVAL);
+		assert_int_equal(ippacket_tcp_parse(pkt, ip + 19, false, &back), -EINVAL);
+		pkt[ip + 12] = 0x40; /* data offset below the header */
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, false, &back), -EINVAL);
+		pkt[ip + 12] = 0xf0; /* 60 bytes: fine, options in the payload */
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, false, &back), 0);
+		assert_int_equal(back.payload_len, sizeof(payload) + 20 - 60);
+		assert_int_equal(ippacket_tcp_parse(pkt, ip + 59, false, &back), -EINVAL);
+		pkt[f ? 6 : 9] = 17;
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, false, &back), -EINVAL);
+		/* a SYN with an MSS option, the payload built in place */
+		t.flags = IPPACKET_TCP_SYN | IPPACKET_TCP_ACK;
+		t.mss = 1380;
+		t.payload_len = 0;
+		n = ippacket_tcp_build(&t, pkt, sizeof(pkt));
+		assert_int_equal(n, (int)(ip + 24));
+		assert_int_equal(l4_sum(pkt, (size_t)n, 6), 0xffff);
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, true, &back), 0);
+		assert_int_equal(back.mss, 1380);
+		assert_int_equal(back.payload_len, 0);
+		memcpy(pkt + ip + 24, "abc", 3);
+		t.payload = pkt + ip + 24;
+		t.payload_len = 3;
+		n = ippacket_tcp_build(&t, pkt, sizeof(pkt));
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, true, &back), 0);
+		assert_memory_equal(back.payload, "abc", 3);
+		/* a SYN answered by RST|ACK of its sequence space (1 + 3) */
+		back.flags = IPPACKET_TCP_SYN;
+		assert_int_equal(ippacket_tcp_reset_of(&back, &rst), 0);
+		assert_int_equal(rst.flags, IPPACKET_TCP_RST | IPPACKET_TCP_ACK);
+		assert_int_equal(rst.ack, 0xfffffff0 + 4);
+		back.flags = IPPACKET_TCP_RST;
+		assert_int_equal(ippacket_tcp_reset_of(&back, &rst), -EINVAL);
+		assert_int_equal(ippacket_tcp_build(&t, small, sizeof(small)), -ENOBUFS);
+		t.dst.family = (uint8_t)(f ? AF_INET : AF_INET6);
+		assert_int_equal(ippacket_tcp_build(&t, pkt, sizeof(pkt)), -EINVAL);
+	}
+	/* IPv4 fragments: a later one never parses, a first one not with VERIFY */
+	{
+		struct ippacket_tcp t = {
+			.sport = 1, .dport = 53, .payload = payload, .payload_len = 20};
+		struct ippacket_tcp back;
+		int n;
+
+		t.src.family = t.dst.family = AF_INET;
+		n = ippacket_tcp_build(&t, pkt, sizeof(pkt));
+		assert_true(n > 0);
+		pkt[6] = 0x20;
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, true, &back), -EINVAL);
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, false, &back), 0);
+		pkt[6] = 0x00;
+		pkt[7] = 0x01;
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, false, &back), -EINVAL);
+		pkt[7] = 0x00;
+		pkt[6] = 0x40; /* don't fragment: fine */
+		assert_int_equal(ippacket_tcp_parse(pkt, (size_t)n, true, &back), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clamp_mss), cmocka_unit_test(test_addrs),
 		cmocka_unit_test(test_prefixes),  cmocka_unit_test(test_endpoints),
-		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_udp),	  cmocka_unit_test(test_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
