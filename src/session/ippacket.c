@@ -406,7 +406,8 @@ int ippacket_tcp_build(const struct ippacket_tcp *t, uint8_t *out, size_t cap)
 		return -EINVAL;
 	if (total > cap || total > 0xffff)
 		return -ENOBUFS;
-	memmove(tcp + hlen, t->payload, t->payload_len);
+	if (t->payload_len)
+		memmove(tcp + hlen, t->payload, t->payload_len); /* PAYLOAD may be NULL */
 	ip_header_build(&t->src, &t->dst, IPPROTO_TCP, tcp_len, out);
 	memset(tcp, 0, hlen);
 	put16(tcp, t->sport);
