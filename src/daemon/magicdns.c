@@ -6,6 +6,7 @@
 #include "dns/forward.h"
 #include "dns/ratelimit.h"
 #include "dns/resolver.h"
+#include "dns/tcp_responder.h"
 #include "os/dns_system.h"
 #include "session/ippacket.h"
 #include "session/session.h"
@@ -26,21 +27,24 @@
 #define MAGICDNS_IP_UDP_MAX   48 /* IPv6 and UDP headers */
 #define MAGICDNS_RESOLV_CONF  "/etc/resolv.conf"
 
-/* Who asked a forwarded query: where its answer goes. */
+/* Who asked: where its answer goes (copied into a forwarded query). */
 struct magicdns_client {
 	struct ip_addr addr;
-	uint16_t port;
-	uint16_t max_answer; /* its UDP size, within our MTU */
+	uint16_t port;	     /* over UDP */
+	uint16_t max_answer; /* its UDP size within our MTU, or 65535 over TCP */
+	uint64_t tcp_id;     /* its TCP connection; 0 over UDP */
 };
 
 struct magicdns_stats {
 	uint64_t queries, answered, forwarded, refused, servfail, rate_limited, dropped;
+	uint64_t tcp_queries;
 };
 
 struct magicdns {
 	struct daemon *d;
 	struct dns_table *table;
 	struct dns_forward *forward;
+	struct dns_tcp *tcp;
 	struct dns_ratelimit limit;
 	struct dns_system_config sys;
 	enum dns_system_mode mode;		  /* detected at start */
@@ -63,8 +67,8 @@ static struct magicdns *magicdns_of(struct daemon *d)
 	return d->dns;
 }
 
-/* Sends ANSWER (LEN bytes, inside M->buf after the headers' room) from our
- * service address to CLIENT through the TUN. */
+/* Sends ANSWER (LEN bytes, anywhere, M->buf included) from our service
+ * address to CLIENT through the TUN. */
 static void magicdns_send(struct magicdns *m, const struct ip_addr *client, uint16_t port,
 			  const uint8_t *answer, size_t len)
 {
@@ -90,97 +94,159 @@ static void magicdns_send(struct magicdns *m, const struct ip_addr *client, uint
 		m->stats.dropped++;
 }
 
+/* ANSWER to C, over its transport. */
+static void magicdns_reply(struct magicdns *m, const struct magicdns_client *c,
+			   const uint8_t *answer, size_t len)
+{
+	if (!c->tcp_id) {
+		magicdns_send(m, &c->addr, c->port, answer, len);
+		return;
+	}
+	/* -ENOENT: the client closed or reset the connection meanwhile */
+	if (dns_tcp_answer(m->tcp, c->tcp_id, answer, len, loop_now_ns()) < 0)
+		m->stats.dropped++;
+}
+
+/* A query of C we do not answer. Over UDP silence; over TCP the client
+ * would wait for it on the connection, so reset that. */
+static void magicdns_drop(struct magicdns *m, const struct magicdns_client *c)
+{
+	if (c->tcp_id)
+		dns_tcp_abort(m->tcp, c->tcp_id);
+}
+
 /* An answer without records to QUERY, with RCODE. */
-static void magicdns_reply_empty(struct magicdns *m, const struct ip_addr *client, uint16_t port,
+static void magicdns_reply_empty(struct magicdns *m, const struct magicdns_client *c,
 				 const uint8_t *query, size_t len, int rcode)
 {
 	uint8_t *out = m->buf + MAGICDNS_IP_UDP_MAX;
-	int n = query ? dns_error_reply(query, len, rcode, out, DNS_UDP_MAX) : -EBADMSG;
+	int n = query ? dns_error_reply(query, len, rcode, out, c->max_answer) : -EBADMSG;
 
 	if (n < DNS_HEADER_LEN) {
 		m->stats.dropped++;
+		magicdns_drop(m, c);
 		return;
 	}
-	magicdns_send(m, client, port, out, (size_t)n);
+	magicdns_reply(m, c, out, (size_t)n);
 }
 
 static void magicdns_forwarded(void *arg, const void *client, size_t client_len, int status,
 			       const uint8_t *answer, size_t len)
 {
 	struct magicdns *m = arg;
-	const struct magicdns_client *c = client;
+	struct magicdns_client c;
 
-	if (client_len != sizeof(*c))
+	if (client_len != sizeof(c))
 		return;
+	memcpy(&c, client, sizeof(c)); /* the blob is bytes: no alignment */
 	if (status < 0) {
 		/* ANSWER is the client's own query then */
 		m->stats.servfail++;
-		magicdns_reply_empty(m, &c->addr, c->port, answer, len, DNS_RCODE_SERVFAIL);
+		magicdns_reply_empty(m, &c, answer, len, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	/* the forwarder cut it to the client's size already */
-	memcpy(m->buf + MAGICDNS_IP_UDP_MAX, answer, len);
-	magicdns_send(m, &c->addr, c->port, m->buf + MAGICDNS_IP_UDP_MAX, len);
+	magicdns_reply(m, &c, answer, len);
 }
 
-static void magicdns_forward(struct magicdns *m, const struct ippacket_udp *u)
+static void magicdns_forward(struct magicdns *m, struct magicdns_client *c, const uint8_t *query,
+			     size_t len)
 {
-	struct magicdns_client c = {.addr = u->src, .port = u->sport};
-	size_t max = dns_query_udp_size(u->payload, u->payload_len);
 	int ret;
 
-	if (max > m->mtu - MAGICDNS_IP_UDP_MAX)
-		max = m->mtu - MAGICDNS_IP_UDP_MAX;
-	c.max_answer = (uint16_t)max;
-	ret = dns_forward_query(m->forward, u->payload, u->payload_len, max, &c, sizeof(c));
+	if (!c->tcp_id) {
+		size_t max = dns_query_udp_size(query, len);
+
+		if (max > m->mtu - MAGICDNS_IP_UDP_MAX)
+			max = m->mtu - MAGICDNS_IP_UDP_MAX;
+		c->max_answer = (uint16_t)max;
+	}
+	ret = dns_forward_query(m->forward, query, len, c->max_answer, c, sizeof(*c));
 	if (ret < 0) {
 		m->stats.servfail++;
-		magicdns_reply_empty(m, &u->src, u->sport, u->payload, u->payload_len,
-				     DNS_RCODE_SERVFAIL);
+		magicdns_reply_empty(m, c, query, len, DNS_RCODE_SERVFAIL);
 		return;
 	}
 	m->stats.forwarded++;
+}
+
+/* QUERY (LEN bytes) from C, over UDP or TCP: answered from our names,
+ * refused, or forwarded; rate-limited per source address either way. */
+static void magicdns_query(struct magicdns *m, struct magicdns_client *c, const uint8_t *query,
+			   size_t len)
+{
+	uint8_t key[16];
+	int n;
+
+	m->stats.queries++;
+	memset(key, 0, sizeof(key));
+	if (c->addr.family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, c->addr.bytes, 4);
+	} else {
+		memcpy(key, c->addr.bytes, 16);
+	}
+	if (!dns_ratelimit_allow(&m->limit, key, loop_now_ns())) {
+		m->stats.rate_limited++;
+		magicdns_drop(m, c);
+		return;
+	}
+	/* Our own names never carry EDNS: 512 bytes is their limit over
+	 * UDP; over TCP the message's. */
+	n = dns_answer(m->table, query, len, m->buf + MAGICDNS_IP_UDP_MAX,
+		       c->tcp_id ? DNS_TCP_MSG_MAX : DNS_UDP_MAX);
+	if (n > 0) {
+		m->stats.answered++;
+		magicdns_reply(m, c, m->buf + MAGICDNS_IP_UDP_MAX, (size_t)n);
+	} else if (n == 0 && m->applied && m->mode == DNS_SYSTEM_RESOLV_CONF) {
+		m->stats.refused++;
+		magicdns_reply_empty(m, c, query, len, DNS_RCODE_REFUSED);
+	} else if (n == 0) {
+		magicdns_forward(m, c, query, len);
+	} else {
+		m->stats.dropped++;
+		magicdns_drop(m, c);
+	}
+}
+
+/* A whole query on a TCP connection. */
+static void magicdns_tcp_query(void *arg, uint64_t id, const struct ip_addr *client,
+			       const uint8_t *msg, size_t len)
+{
+	struct magicdns *m = arg;
+	struct magicdns_client c = {.addr = *client, .max_answer = DNS_TCP_MSG_MAX, .tcp_id = id};
+
+	m->stats.tcp_queries++;
+	magicdns_query(m, &c, msg, len);
+}
+
+static int magicdns_tcp_send(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct magicdns *m = arg;
+
+	return session_tun_write(m->d->session, pkt, len);
 }
 
 /* A packet from the TUN to 100.100.100.53 or fd72:6179::53. */
 static void magicdns_packet(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct magicdns *m = arg;
+	struct magicdns_client c = {.max_answer = DNS_UDP_MAX};
 	struct ippacket_udp u;
-	uint8_t key[16];
-	int n;
 
-	if (ippacket_udp_parse(pkt, len, &u) < 0 || u.dport != MAGICDNS_PORT) {
+	if (ippacket_udp_parse(pkt, len, &u) < 0) {
+		/* TCP, or nothing we answer */
+		if (dns_tcp_input(m->tcp, pkt, len, loop_now_ns()) < 0)
+			m->stats.dropped++;
+		return;
+	}
+	if (u.dport != MAGICDNS_PORT) {
 		m->stats.dropped++;
 		return;
 	}
-	m->stats.queries++;
-	memset(key, 0, sizeof(key));
-	if (u.src.family == AF_INET) {
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, u.src.bytes, 4);
-	} else {
-		memcpy(key, u.src.bytes, 16);
-	}
-	if (!dns_ratelimit_allow(&m->limit, key, loop_now_ns())) {
-		m->stats.rate_limited++;
-		return;
-	}
-	/* Our own names never carry EDNS: 512 bytes is their limit. */
-	n = dns_answer(m->table, u.payload, u.payload_len, m->buf + MAGICDNS_IP_UDP_MAX,
-		       DNS_UDP_MAX);
-	if (n > 0) {
-		m->stats.answered++;
-		magicdns_send(m, &u.src, u.sport, m->buf + MAGICDNS_IP_UDP_MAX, (size_t)n);
-	} else if (n == 0 && m->applied && m->mode == DNS_SYSTEM_RESOLV_CONF) {
-		m->stats.refused++;
-		magicdns_reply_empty(m, &u.src, u.sport, u.payload, u.payload_len,
-				     DNS_RCODE_REFUSED);
-	} else if (n == 0) {
-		magicdns_forward(m, &u);
-	} else {
-		m->stats.dropped++;
-	}
+	c.addr = u.src;
+	c.port = u.sport;
+	magicdns_query(m, &c, u.payload, u.payload_len);
 }
 
 /* The host's resolvers, as they were before we configured anything. */
@@ -296,7 +362,8 @@ int magicdns_start(struct daemon *d)
 	m->sys.tun_name = session_tun_name(d->session);
 	m->table = dns_table_new();
 	m->forward = dns_forward_new(d->loop, magicdns_forwarded, m);
-	if (!m->table || !m->forward)
+	m->tcp = dns_tcp_new(m->mtu, MAGICDNS_PORT, magicdns_tcp_send, magicdns_tcp_query, m);
+	if (!m->table || !m->forward || !m->tcp)
 		goto fail;
 	dns_ratelimit_init(&m->limit, MAGICDNS_RATE, MAGICDNS_BURST);
 	m->mode = d->settings.dns_system ? dns_system_detect(&m->sys) : DNS_SYSTEM_OFF;
@@ -312,6 +379,7 @@ int magicdns_start(struct daemon *d)
 fail:
 	log_error("magic dns: cannot start: %s", strerror(-ret));
 	if (m) {
+		dns_tcp_free(m->tcp);
 		dns_forward_free(m->forward);
 		dns_table_free(m->table);
 		free(m);
@@ -327,6 +395,7 @@ void magicdns_stop(struct daemon *d)
 		return;
 	session_set_service_handler(d->session, NULL, NULL);
 	magicdns_revert(m);
+	dns_tcp_free(m->tcp);
 	dns_forward_free(m->forward);
 	dns_table_free(m->table);
 	free(m);
@@ -366,10 +435,17 @@ json_t *magicdns_status(struct daemon *d)
 		      (json_int_t)m->stats.rate_limited, "dropped", (json_int_t)m->stats.dropped);
 	if (o) {
 		struct dns_forward_stats fs;
+		struct dns_tcp_stats ts;
 
 		dns_forward_get_stats(m->forward, &fs);
 		json_object_set_new(o, "forward_tcp", json_integer((json_int_t)fs.tcp));
 		json_object_set_new(o, "forward_timeouts", json_integer((json_int_t)fs.timeouts));
+		dns_tcp_get_stats(m->tcp, loop_now_ns(), &ts);
+		json_object_set_new(o, "tcp_connections", json_integer((json_int_t)ts.connections));
+		json_object_set_new(o, "tcp_open", json_integer((json_int_t)ts.open));
+		json_object_set_new(o, "tcp_queries",
+				    json_integer((json_int_t)m->stats.tcp_queries));
+		json_object_set_new(o, "tcp_resets", json_integer((json_int_t)ts.resets));
 	}
 	if (o && m->sys_error[0])
 		json_object_set_new(o, "error", json_string(m->sys_error));

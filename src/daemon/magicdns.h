@@ -1,14 +1,16 @@
 /* Magic DNS in the daemon (DESIGN.md §3): answers HOST.NETWORK.ray, HOST.ray
  * and the mesh reverse names from the verified rosters at 100.100.100.53
- * and fd72:6179::53, port 53 over UDP, intercepted from the TUN (no socket on
- * the host's port 53); forwards other names to the host's resolvers as they
+ * and fd72:6179::53, port 53 over UDP and TCP (RFC 7766, through the
+ * userspace responder in dns/tcp_responder), intercepted from the TUN (no
+ * socket on the host's port 53); forwards other names to the host's resolvers as they
  * were before rayfish touched the system; and, while the data plane is up,
  * points the host's resolver at itself (systemd-resolved's ~ray routing
  * domain on the TUN link, or our nameserver first in /etc/resolv.conf).
  *
  * In resolv.conf mode, names outside our zones are answered REFUSED rather
  * than forwarded, so the system resolver moves on to the user's own servers
- * at once. Queries are rate-limited per source address; forwarding is
+ * at once. Queries are rate-limited per source address, over either
+ * transport (a TCP query over the limit resets its connection); forwarding is
  * asynchronous, so a slow upstream never holds up the data path. */
 #ifndef RAY_DAEMON_MAGICDNS_H
 #define RAY_DAEMON_MAGICDNS_H

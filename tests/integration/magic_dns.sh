@@ -11,8 +11,10 @@
 # the search domain, so getent and ping resolve names, and ray down, ray
 # shutdown and a SIGKILL plus restart leave it byte for byte as it was;
 # renames and kicks change the answers within 5 s; c forwards other names to
-# dnsmasq, over TCP when the UDP answer is truncated; garbage is dropped or
-# FORMERR'd and a flood is cut per source.
+# dnsmasq, over TCP when the UDP answer is truncated; clients ask over TCP
+# too (dig +tcp, several queries on one connection, pipelined in one
+# segment, split over segments, half-closed), for our names and forwarded
+# ones; garbage is dropped or FORMERR'd and a flood is cut per source.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nat_lib.sh"
 
@@ -85,6 +87,85 @@ done
 [ "$(in_ns a dig +time=2 +tries=1 @fd72:6179::53 c.net1.ray A +short)" = "$(json_get c .ipv4 status)" ] ||
 	fail "the IPv6 resolver address does not answer"
 
+log "DNS over TCP: our names, several queries on one connection, pipelined, split, half-closed"
+for n in a b; do
+	[ "$(short "$n" +tcp b.net1.ray A)" = "$b4" ] || fail "$n: dig +tcp b.net1.ray A: $(short "$n" +tcp b.net1.ray A)"
+	[ "$(short "$n" +tcp -x "$b6")" = "b.net1.ray." ] || fail "$n: dig +tcp -x $b6"
+	q "$n" +tcp nope.net1.ray A | grep -q "status: NXDOMAIN" || fail "$n: dig +tcp of an unknown name"
+done
+[ "$(in_ns a dig +tcp +time=2 +tries=1 @fd72:6179::53 b.net1.ray AAAA +short)" = "$b6" ] ||
+	fail "dig +tcp at the IPv6 resolver address"
+conns=$(json_get a .dns.tcp_connections status)
+got=$(q a +tcp +keepopen +short b.net1.ray A b.net1.ray AAAA b.ray A | tr '\n' ' ')
+[ "$got" = "$b4 $b6 $b4 " ] || fail "dig +tcp +keepopen, three queries: $got"
+[ "$(json_get a .dns.tcp_connections status)" = $((conns + 1)) ] ||
+	fail "dig +keepopen used $(($(json_get a .dns.tcp_connections status) - conns)) connections"
+in_ns a python3 - "$b4" <<-'EOF'
+	import socket, struct, sys, time
+	b4 = socket.inet_aton(sys.argv[1])
+	def query(i, name, qtype=1):
+	    labels = b"".join(bytes([len(l)]) + l.encode() for l in name.split("."))
+	    return struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack(">HH", qtype, 1)
+	def framed(m):
+	    return struct.pack(">H", len(m)) + m
+	def answers(s, n, buf=b""):
+	    out = []
+	    while len(out) < n:
+	        if len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
+	            l = struct.unpack(">H", buf[:2])[0]
+	            out.append(buf[2:2 + l])
+	            buf = buf[2 + l:]
+	            continue
+	        d = s.recv(65536)
+	        assert d, "closed before %d answers" % n
+	        buf += d
+	    assert not buf, buf
+	    return out
+	def conn(port=53):
+	    s = socket.create_connection(("100.100.100.53", port), timeout=3)
+	    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+	    return s
+	ids = lambda ms: [struct.unpack(">H", m[:2])[0] for m in ms]
+	rcode = lambda m: m[3] & 0xf
+	# three queries in one segment: three answers, in order
+	s = conn()
+	s.sendall(framed(query(1, "b.net1.ray")) + framed(query(2, "b.net1.ray", 28)) +
+	          framed(query(3, "nope.net1.ray")))
+	a = answers(s, 3)
+	assert ids(a) == [1, 2, 3] and rcode(a[0]) == 0 and rcode(a[2]) == 3, a
+	assert a[0].endswith(b4), a[0]
+	# one query in three segments, on the same connection
+	m = framed(query(4, "b.net1.ray"))
+	for part in (m[:1], m[1:7], m[7:]):
+	    s.sendall(part)
+	    time.sleep(0.05)
+	assert ids(answers(s, 1)) == [4]
+	# a query, then our FIN at once: the answer, then the server's FIN
+	s.sendall(framed(query(5, "b.net1.ray")))
+	s.shutdown(socket.SHUT_WR)
+	assert ids(answers(s, 1)) == [5]
+	assert s.recv(16) == b""
+	s.close()
+	# a message over 4096 bytes resets the connection
+	s = conn()
+	s.sendall(struct.pack(">H", 5000) + b"x" * 100)
+	try:
+	    d = s.recv(16)
+	    raise AssertionError("no reset for an oversize query: %r" % d)
+	except ConnectionResetError:
+	    pass
+	s.close()
+	# another port of the resolver address: refused at once
+	try:
+	    conn(5353)
+	    raise AssertionError("port 5353 accepted a connection")
+	except ConnectionRefusedError:
+	    pass
+	print("pipelined, split, half-closed, oversize and refused: ok")
+	EOF
+json_get a '.dns.tcp_queries >= 10 and .dns.tcp_open == 0' status >/dev/null ||
+	fail "TCP counters: $(ray_on a status --json | jq -c .dns)"
+
 log "system integration (resolv.conf mode) on a"
 head -2 "$(ns_resolv_conf a)" | grep -q "^nameserver 100.100.100.53$" ||
 	fail "our nameserver is not first: $(cat "$(ns_resolv_conf a)")"
@@ -99,6 +180,7 @@ run in_ns a ping -c 1 -W 2 b.net1.ray >/dev/null
 run in_ns a ping -c 1 -W 2 b >/dev/null
 log "other names: REFUSED by us, so the system resolver asks the user's server at once"
 rcode_is a www.example.test A REFUSED || fail "a non-.ray name is not REFUSED in resolv.conf mode"
+q a +tcp www.example.test A | grep -q "status: REFUSED" || fail "a non-.ray name over TCP is not REFUSED"
 in_ns a getent ahostsv4 www.example.test | grep -q "^192.0.2.7 " ||
 	fail "www.example.test does not resolve through the user's server"
 [ "$(json_get c '.dns.system_configured' status)" = "false" ] || fail "c configured its system resolver"
@@ -111,6 +193,12 @@ log "forwarding (c): other names go to the host's resolver, over TCP when trunca
 q c big.example.test TXT +noedns +ignore | grep -q "flags:.* tc" ||
 	fail "c: an answer too large for a plain UDP client is not truncated"
 rcode_is c nothing.example.test A NXDOMAIN || fail "c: upstream NXDOMAIN not passed on"
+log "forwarding over TCP from the client: dig +tcp, and dig's own retry after TC"
+[ "$(short c +tcp www.example.test A)" = "192.0.2.7" ] || fail "c: dig +tcp www.example.test"
+[ "$(short c +tcp big.example.test TXT | wc -l)" = 12 ] || fail "c: the large TXT answer over TCP"
+[ "$(short c big.example.test TXT +noedns | wc -l)" = 12 ] ||
+	fail "c: dig's TCP retry after a truncated answer: $(q c big.example.test TXT +noedns)"
+q c +tcp nothing.example.test A | grep -q "status: NXDOMAIN" || fail "c: NXDOMAIN over TCP"
 
 log "live: a rename and a kick change every member's answers within 5 s"
 run ray_on b hostname net1 bee >/dev/null
