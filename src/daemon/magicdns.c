@@ -362,7 +362,8 @@ int magicdns_start(struct daemon *d)
 	m->sys.tun_name = session_tun_name(d->session);
 	m->table = dns_table_new();
 	m->forward = dns_forward_new(d->loop, magicdns_forwarded, m);
-	m->tcp = dns_tcp_new(m->mtu, MAGICDNS_PORT, magicdns_tcp_send, magicdns_tcp_query, m);
+	m->tcp = dns_tcp_new(m->mtu, MAGICDNS_PORT, DNS_TCP_CONNS, magicdns_tcp_send,
+			     magicdns_tcp_query, m);
 	if (!m->table || !m->forward || !m->tcp)
 		goto fail;
 	dns_ratelimit_init(&m->limit, MAGICDNS_RATE, MAGICDNS_BURST);

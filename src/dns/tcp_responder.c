@@ -9,7 +9,7 @@
 #include <sodium.h>
 #include <sys/socket.h>
 
-_Static_assert(DNS_TCP_CONNS <= 256, "a connection's slot is the low byte of its id");
+#define DNS_TCP_CONNS_MAX 256 /* a connection's slot is the low byte of its id */
 
 #define DNS_TCP_IPV4_OVERHEAD 40 /* IPv4 and TCP headers, no options */
 #define DNS_TCP_IPV6_OVERHEAD 60
@@ -52,8 +52,9 @@ struct dns_tcp {
 	uint16_t port;
 	uint64_t serial;
 	struct dns_tcp_stats stats;
-	struct dns_tcp_conn conns[DNS_TCP_CONNS];
-	uint8_t seg[]; /* one outgoing packet, MTU bytes */
+	uint8_t *seg; /* one outgoing packet, MTU bytes, after the table */
+	unsigned nconns;
+	struct dns_tcp_conn conns[];
 };
 
 static bool dns_tcp_seq_lt(uint32_t a, uint32_t b)
@@ -67,16 +68,19 @@ static bool dns_tcp_seq_in(uint32_t seq, uint32_t start, uint32_t len)
 	return seq - start < len;
 }
 
-struct dns_tcp *dns_tcp_new(unsigned mtu, uint16_t port, dns_tcp_send_fn send,
+struct dns_tcp *dns_tcp_new(unsigned mtu, uint16_t port, unsigned conns, dns_tcp_send_fn send,
 			    dns_tcp_query_fn query, void *arg)
 {
 	struct dns_tcp *t;
 
-	if (mtu < DNS_TCP_MTU_MIN || mtu > 65535 || !send || !query)
+	if (mtu < DNS_TCP_MTU_MIN || mtu > 65535 || conns < 1 || conns > DNS_TCP_CONNS_MAX ||
+	    !send || !query)
 		return NULL;
-	t = calloc(1, sizeof(*t) + mtu);
+	t = calloc(1, sizeof(*t) + conns * sizeof(t->conns[0]) + mtu);
 	if (!t)
 		return NULL;
+	t->nconns = conns;
+	t->seg = (uint8_t *)&t->conns[conns];
 	t->send = send;
 	t->query = query;
 	t->arg = arg;
@@ -210,7 +214,7 @@ static struct dns_tcp_conn *dns_tcp_find(struct dns_tcp *t, const struct ippacke
 {
 	size_t alen = seg->src.family == AF_INET ? 4 : 16;
 
-	for (size_t i = 0; i < DNS_TCP_CONNS; i++) {
+	for (size_t i = 0; i < t->nconns; i++) {
 		struct dns_tcp_conn *c = &t->conns[i];
 
 		if (c->id && c->cport == seg->sport && c->sport == seg->dport &&
@@ -226,7 +230,7 @@ static struct dns_tcp_conn *dns_tcp_by_id(struct dns_tcp *t, uint64_t id)
 {
 	struct dns_tcp_conn *c;
 
-	if ((id & 0xff) >= DNS_TCP_CONNS)
+	if ((id & 0xff) >= t->nconns)
 		return NULL;
 	c = &t->conns[id & 0xff];
 	return id && c->id == id ? c : NULL;
@@ -239,7 +243,7 @@ static bool dns_tcp_idle(const struct dns_tcp_conn *c, uint64_t now)
 
 void dns_tcp_expire(struct dns_tcp *t, uint64_t now_ns)
 {
-	for (size_t i = 0; i < DNS_TCP_CONNS; i++) {
+	for (size_t i = 0; i < t->nconns; i++) {
 		struct dns_tcp_conn *c = &t->conns[i];
 
 		if (c->id && dns_tcp_idle(c, now_ns)) {
@@ -254,7 +258,7 @@ static struct dns_tcp_conn *dns_tcp_slot(struct dns_tcp *t)
 {
 	struct dns_tcp_conn *oldest = NULL;
 
-	for (size_t i = 0; i < DNS_TCP_CONNS; i++) {
+	for (size_t i = 0; i < t->nconns; i++) {
 		struct dns_tcp_conn *c = &t->conns[i];
 
 		if (!c->id)
@@ -421,12 +425,11 @@ static void dns_tcp_segment(struct dns_tcp *t, struct dns_tcp_conn *c,
 		dns_tcp_output(t, c, true);
 		return;
 	}
-	skip = c->rcv_nxt - seg->seq; /* bytes at its start we have already */
-	fresh = skip < seg->payload_len ? (uint32_t)seg->payload_len - skip : 0;
-	if (fresh == 0 && !(fin && skip <= seg->payload_len)) {
-		dns_tcp_output(t, c, true); /* a duplicate */
-		return;
-	}
+	/* It starts at or before rcv_nxt and (the window test) ends after it:
+	 * past the SKIP bytes we have, its data or its FIN is new. A whole
+	 * duplicate failed the window test. */
+	skip = c->rcv_nxt - seg->seq;
+	fresh = (uint32_t)seg->payload_len - skip;
 	c->rcv_nxt += fresh;
 	if (fresh && !dns_tcp_take(t, c, seg->payload + skip, fresh))
 		return;
@@ -500,7 +503,8 @@ void dns_tcp_get_stats(const struct dns_tcp *t, uint64_t now_ns, struct dns_tcp_
 {
 	*out = t->stats;
 	out->open = 0;
-	for (size_t i = 0; i < DNS_TCP_CONNS; i++)
+	out->size = t->nconns;
+	for (size_t i = 0; i < t->nconns; i++)
 		if (t->conns[i].id && !dns_tcp_idle(&t->conns[i], now_ns))
 			out->open++;
 }

@@ -2,7 +2,8 @@
  * DNS, as a minimal userspace TCP responder: the daemon has no socket on
  * port 53, it reads the client's segments from the TUN and writes ours
  * back. Pure: no sockets, no timers, the time is an argument; the only
- * allocation is dns_tcp_new's (a fixed table of DNS_TCP_CONNS connections).
+ * allocation is dns_tcp_new's (a fixed table of connections, about 70 KiB
+ * each: a longest query and a longest answer).
  *
  * What it does with a segment (IPv4, or IPv6 with TCP as the first next
  * header; every length checked, the TCP checksum verified, anything else
@@ -47,7 +48,7 @@
 
 #include "session/ippacket.h"
 
-#define DNS_TCP_CONNS	  64	/* connections at once, at most 256 */
+#define DNS_TCP_CONNS	  64	/* connections at once by default, at most 256 */
 #define DNS_TCP_QUERY_MAX 4096	/* a longer query resets its connection */
 #define DNS_TCP_MSG_MAX	  65535 /* an answer, without its length */
 #define DNS_TCP_WINDOW	  8192	/* the receive window we advertise */
@@ -81,14 +82,15 @@ struct dns_tcp_stats {
 	uint64_t evicted;     /* connections pushed out by a new one, table full */
 	uint64_t expired;     /* connections idle for DNS_TCP_IDLE_NS */
 	unsigned open;	      /* connections in the table now (not yet idle too long) */
+	unsigned size;	      /* the table's */
 };
 
 /* A responder on TCP port PORT (segments to another port are refused with
  * a RST, as by a host where nothing listens there) for a tunnel of MTU bytes
  * (DNS_TCP_MTU_MIN to 65535: our segments are never longer, our MSS fits
- * it), or NULL (out of memory, the MTU out of range). SEND and QUERY get
- * ARG. */
-struct dns_tcp *dns_tcp_new(unsigned mtu, uint16_t port, dns_tcp_send_fn send,
+ * it), with room for CONNS connections (1 to 256; DNS_TCP_CONNS), or NULL
+ * (out of memory, an argument out of range). SEND and QUERY get ARG. */
+struct dns_tcp *dns_tcp_new(unsigned mtu, uint16_t port, unsigned conns, dns_tcp_send_fn send,
 			    dns_tcp_query_fn query, void *arg);
 /* Frees everything, sending nothing. NULL is a no-op. */
 void dns_tcp_free(struct dns_tcp *t);

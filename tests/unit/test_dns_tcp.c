@@ -86,7 +86,7 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&h, 0, sizeof(h));
-	h.t = dns_tcp_new(MTU, 53, h_send, h_query, &h);
+	h.t = dns_tcp_new(MTU, 53, DNS_TCP_CONNS, h_send, h_query, &h);
 	assert_non_null(h.t);
 	h.answer_now = true;
 	return 0;
@@ -657,6 +657,7 @@ static void test_table_full(void **state)
 	assert_int_equal(open_now(T0 + 1001), DNS_TCP_CONNS);
 	dns_tcp_get_stats(h.t, T0 + 1001, &st);
 	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.size, DNS_TCP_CONNS);
 	/* the evicted client's next segment: RST */
 	reset_log();
 	c_send_at(&cs[1], IPPACKET_TCP_ACK, cs[1].seq, NULL, 0, T0 + 1002);
@@ -926,8 +927,10 @@ static void test_truncated(void **state)
 	assert_int_equal(dns_tcp_input(h.t, pkt, n4 + 4, T0), 0);
 	assert_int_equal(h.nout, 2);
 	assert_int_equal(out_seg(&c4, 1).ack, 2);
-	assert_null(dns_tcp_new(DNS_TCP_MTU_MIN - 1, 53, h_send, h_query, &h));
-	assert_null(dns_tcp_new(65536, 53, h_send, h_query, &h));
+	assert_null(dns_tcp_new(DNS_TCP_MTU_MIN - 1, 53, 1, h_send, h_query, &h));
+	assert_null(dns_tcp_new(65536, 53, 1, h_send, h_query, &h));
+	assert_null(dns_tcp_new(MTU, 53, 0, h_send, h_query, &h));
+	assert_null(dns_tcp_new(MTU, 53, 257, h_send, h_query, &h));
 	dns_tcp_free(NULL);
 }
 
