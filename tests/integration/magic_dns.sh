@@ -30,10 +30,9 @@ txt=()
 for i in $(seq 12); do
 	txt+=(--txt-record="big.example.test,record-$i-$(printf 'x%.0s' $(seq 60))")
 done
-in_ns upstream dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
+bg_in_ns upstream dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
 	--pid-file= --listen-address="$UPSTREAM" --bind-interfaces --edns-packet-max=512 \
-	--local=/example.test/ --address=/www.example.test/192.0.2.7 "${txt[@]}" >"$T_DIR/dnsmasq.log" 2>&1 &
-T_PIDS+=($!)
+	--local=/example.test/ --address=/www.example.test/192.0.2.7 "${txt[@]}" >"$T_DIR/dnsmasq.log" 2>&1
 wait_for 10 "dnsmasq to answer" in_ns upstream dig +time=1 +tries=1 @"$UPSTREAM" www.example.test
 
 # The nodes' resolv.conf before their daemons start: what the user had.
