@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #define MAGICDNS_PORT	      53
 #define MAGICDNS_SEARCH_MAX   NETWORKS_MAX
@@ -26,6 +28,7 @@
 #define MAGICDNS_BURST	      400
 #define MAGICDNS_IP_UDP_MAX   48 /* IPv6 and UDP headers */
 #define MAGICDNS_RESOLV_CONF  "/etc/resolv.conf"
+#define MAGICDNS_WATCH_MS     200 /* a rewrite comes in steps: look once it settled */
 
 /* Who asked: where its answer goes (copied into a forwarded query). */
 struct magicdns_client {
@@ -57,6 +60,9 @@ struct magicdns {
 	struct sockaddr_storage upstreams[MAGICDNS_UPSTREAM_MAX];
 	unsigned nupstreams;
 	struct magicdns_stats stats;
+	int watch_fd;	      /* inotify on resolv.conf, -1 when not watching */
+	uint64_t watch_timer; /* a change seen, looked at shortly */
+	unsigned reasserted;  /* times someone replaced our resolv.conf */
 	size_t mtu;
 	/* one answer at a time: room for the IP and UDP headers in front */
 	uint8_t buf[MAGICDNS_IP_UDP_MAX + 65535];
@@ -295,15 +301,45 @@ static void magicdns_revert(struct magicdns *m)
 	m->applied = false;
 }
 
+/* Someone (a DHCP client, NetworkManager, an admin) rewrote resolv.conf
+ * while we were up: take theirs as the user's file and put us first again,
+ * with its servers as our upstreams. */
+static void magicdns_watch_settled(struct loop *loop, void *arg)
+{
+	struct magicdns *m = arg;
+
+	(void)loop;
+	m->watch_timer = 0;
+	if (!m->applied || dns_system_applied(&m->sys, m->mode))
+		return; /* our own write, or we are down */
+	log_info("magic dns: %s was rewritten by someone else: adding 100.100.100.53 to it "
+		 "again",
+		 m->resolv_conf);
+	m->reasserted++;
+	m->applied = false;
+	magicdns_apply(m);
+	magicdns_read_upstreams(m);
+}
+
+static void magicdns_watch_readable(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct magicdns *m = arg;
+
+	(void)events;
+	if (dns_system_watch_changed(&m->sys, fd) && !m->watch_timer)
+		m->watch_timer = loop_timer_add(loop, MAGICDNS_WATCH_MS, magicdns_watch_settled, m);
+}
+
 void magicdns_set_active(struct daemon *d, bool up)
 {
 	struct magicdns *m = magicdns_of(d);
 
 	if (!m || m->mode == DNS_SYSTEM_OFF)
 		return;
-	if (up)
+	if (up) {
 		magicdns_apply(m);
-	else
+		magicdns_read_upstreams(m); /* the file may have changed while we were down */
+	} else
 		magicdns_revert(m);
 }
 
@@ -373,6 +409,18 @@ int magicdns_start(struct daemon *d)
 	if (dns_system_repair(&m->sys, err, sizeof(err)) < 0)
 		log_warn("magic dns: cannot repair the system resolver: %s", err);
 	magicdns_read_upstreams(m);
+	m->watch_fd = -1;
+	if (m->mode == DNS_SYSTEM_RESOLV_CONF) {
+		m->watch_fd = dns_system_watch_open(&m->sys);
+		if (m->watch_fd < 0 ||
+		    loop_fd_add(d->loop, m->watch_fd, EPOLLIN, magicdns_watch_readable, m) < 0) {
+			log_warn("magic dns: cannot watch %s (%s): a rewrite of it goes unnoticed",
+				 m->resolv_conf, strerror(m->watch_fd < 0 ? -m->watch_fd : errno));
+			if (m->watch_fd >= 0)
+				close(m->watch_fd);
+			m->watch_fd = -1;
+		}
+	}
 	d->dns = m;
 	session_set_service_handler(d->session, magicdns_packet, m);
 	magicdns_update(d);
@@ -395,6 +443,12 @@ void magicdns_stop(struct daemon *d)
 	if (!m)
 		return;
 	session_set_service_handler(d->session, NULL, NULL);
+	if (m->watch_timer)
+		loop_timer_cancel(d->loop, m->watch_timer);
+	if (m->watch_fd >= 0) {
+		loop_fd_remove(d->loop, m->watch_fd);
+		close(m->watch_fd);
+	}
 	magicdns_revert(m);
 	dns_tcp_free(m->tcp);
 	dns_forward_free(m->forward);
@@ -426,14 +480,15 @@ json_t *magicdns_status(struct daemon *d)
 	}
 	for (unsigned i = 0; i < m->nsearch; i++)
 		json_array_append_new(search, json_string(m->search[i]));
-	o = json_pack("{s:s, s:b, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mode",
-		      dns_system_mode_name(m->mode), "system_configured", m->applied, "upstreams",
-		      ups, "search", search, "names", (json_int_t)dns_table_count(m->table),
-		      "queries", (json_int_t)m->stats.queries, "answered",
-		      (json_int_t)m->stats.answered, "forwarded", (json_int_t)m->stats.forwarded,
-		      "refused", (json_int_t)m->stats.refused, "servfail",
-		      (json_int_t)m->stats.servfail, "rate_limited",
-		      (json_int_t)m->stats.rate_limited, "dropped", (json_int_t)m->stats.dropped);
+	o = json_pack("{s:s, s:b, s:i, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mode",
+		      dns_system_mode_name(m->mode), "system_configured", m->applied,
+		      "system_reasserted", (int)m->reasserted, "upstreams", ups, "search", search,
+		      "names", (json_int_t)dns_table_count(m->table), "queries",
+		      (json_int_t)m->stats.queries, "answered", (json_int_t)m->stats.answered,
+		      "forwarded", (json_int_t)m->stats.forwarded, "refused",
+		      (json_int_t)m->stats.refused, "servfail", (json_int_t)m->stats.servfail,
+		      "rate_limited", (json_int_t)m->stats.rate_limited, "dropped",
+		      (json_int_t)m->stats.dropped);
 	if (o) {
 		struct dns_forward_stats fs;
 		struct dns_tcp_stats ts;

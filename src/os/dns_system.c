@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -363,6 +364,97 @@ int dns_system_revert(const struct dns_system_config *c, enum dns_system_mode m,
 	default:
 		return 0;
 	}
+}
+
+bool dns_system_applied(const struct dns_system_config *c, enum dns_system_mode m)
+{
+	char *cur = NULL;
+	size_t len = 0;
+	bool ours;
+
+	if (m != DNS_SYSTEM_RESOLV_CONF)
+		return true;
+	if (file_read_all(c->resolv_conf, RESOLV_CONF_MAX, &cur, &len) < 0)
+		return false;
+	ours = resolv_conf_is_ours(cur, len);
+	free(cur);
+	return ours;
+}
+
+#define DNS_SYSTEM_WATCH_FILE                                                                      \
+	(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+#define DNS_SYSTEM_WATCH_DIR (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR)
+
+/* The directory holding resolv.conf, and its base name. */
+static int dns_system_split(const struct dns_system_config *c, char *dir, const char **base)
+{
+	const char *slash = strrchr(c->resolv_conf, '/');
+
+	if (!slash || (size_t)(slash - c->resolv_conf) >= PATH_MAX)
+		return -EINVAL;
+	memcpy(dir, c->resolv_conf, (size_t)(slash - c->resolv_conf));
+	dir[slash - c->resolv_conf] = '\0';
+	if (!dir[0])
+		strcpy(dir, "/");
+	*base = slash + 1;
+	return 0;
+}
+
+int dns_system_watch_open(const struct dns_system_config *c)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int fd, ret = dns_system_split(c, dir, &base);
+
+	if (ret < 0)
+		return ret;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* The file itself may be missing now; the directory says when it comes. */
+	if (inotify_add_watch(fd, dir, DNS_SYSTEM_WATCH_DIR) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	inotify_add_watch(fd, c->resolv_conf, DNS_SYSTEM_WATCH_FILE);
+	return fd;
+}
+
+bool dns_system_watch_changed(const struct dns_system_config *c, int fd)
+{
+	union {
+		struct inotify_event ev;
+		char bytes[4096];
+	} buf;
+	char dir[PATH_MAX];
+	const char *base;
+	bool changed = false, replaced = false;
+	ssize_t n;
+
+	if (dns_system_split(c, dir, &base) < 0)
+		return false;
+	while ((n = read(fd, buf.bytes, sizeof(buf.bytes))) > 0) {
+		for (size_t off = 0; off + sizeof(struct inotify_event) <= (size_t)n;) {
+			const struct inotify_event *ev = (const void *)(buf.bytes + off);
+			size_t next = off + sizeof(*ev) + ev->len;
+
+			if (next > (size_t)n)
+				break;
+			if (ev->len == 0) {
+				changed = true; /* the file itself */
+				replaced |= (ev->mask &
+					     (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) != 0;
+			} else if (strnlen(ev->name, ev->len) == strlen(base) &&
+				   memcmp(ev->name, base, strlen(base)) == 0) {
+				changed = replaced = true;
+			}
+			off = next;
+		}
+	}
+	if (replaced)
+		inotify_add_watch(fd, c->resolv_conf, DNS_SYSTEM_WATCH_FILE);
+	return changed;
 }
 
 unsigned dns_system_upstreams(const struct dns_system_config *c, enum dns_system_mode m,

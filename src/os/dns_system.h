@@ -22,11 +22,17 @@
  * not one we rendered (a DHCP client replaced it while we were up), it is
  * left alone and the backup dropped.
  *
+ * A DHCP client or NetworkManager may rewrite resolv.conf while we are up;
+ * dns_system_watch_* tell when it changed, dns_system_applied whether it is
+ * still ours, and applying again takes the new file as the user's.
+ *
  * Calls block briefly (file writes; resolvectl waited for at most 5 s);
- * the daemon makes them on `ray up`, `ray down` and roster changes only. */
+ * the daemon makes them on `ray up`, `ray down`, roster changes and when
+ * the file was rewritten. */
 #ifndef RAY_OS_DNS_SYSTEM_H
 #define RAY_OS_DNS_SYSTEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -54,6 +60,18 @@ int dns_system_apply(const struct dns_system_config *c, enum dns_system_mode m,
 /* Put back what was there before dns_system_apply. */
 int dns_system_revert(const struct dns_system_config *c, enum dns_system_mode m, char *err,
 		      size_t err_len);
+
+/* Whether the system still points at us: resolv.conf mode, the file is one
+ * we rendered; resolved mode, true (the link's settings are ours until the
+ * link goes). */
+bool dns_system_applied(const struct dns_system_config *c, enum dns_system_mode m);
+
+/* An inotify descriptor (non-blocking) watching resolv.conf, in place and
+ * replaced, or -errno. */
+int dns_system_watch_open(const struct dns_system_config *c);
+/* Drain FD; true when resolv.conf may have changed. Follows a replaced
+ * file. */
+bool dns_system_watch_changed(const struct dns_system_config *c, int fd);
 
 /* The host's resolvers as they were before we configured anything (the
  * backup when there is one, else the current file), never our own

@@ -271,6 +271,24 @@ cmp "$T_DIR/a-resolv.orig" "$(ns_resolv_conf a)" || fail "resolv.conf differs af
 run ray_on a up >/dev/null
 grep -q "^nameserver 100.100.100.53$" "$(ns_resolv_conf a)" || fail "ray up did not configure it again"
 
+log "a DHCP client rewrites resolv.conf while up: we come first again, its server is the new upstream"
+printf '# from dhcp\nnameserver 198.18.0.99\nnameserver %s\n' "$UPSTREAM" >"$T_DIR/a-resolv.dhcp"
+cat "$T_DIR/a-resolv.dhcp" >"$(ns_resolv_conf a)" # in place: the file is a bind mount in a's namespace
+wait_for 5 "our nameserver back in a's resolv.conf" \
+	grep -q "^nameserver 100.100.100.53$" "$(ns_resolv_conf a)"
+grep -q "^nameserver 198.18.0.99$" "$(ns_resolv_conf a)" || fail "the DHCP server is gone"
+json_get a '.dns.system_reasserted == 1 and .dns.upstreams[0] == "198.18.0.99"' status >/dev/null ||
+	fail "status after the rewrite: $(ray_on a status --json | jq -c .dns)"
+in_ns a getent hosts bee.net1.ray >/dev/null || fail "names do not resolve after the rewrite"
+run ray_on a down >/dev/null
+cmp "$T_DIR/a-resolv.dhcp" "$(ns_resolv_conf a)" || fail "ray down did not leave the DHCP client's file"
+cp "$T_DIR/a-resolv.orig" "$(ns_resolv_conf a)"
+run ray_on a up >/dev/null
+wait_for 5 "a configured again" json_get a '.dns.upstreams[0] == "'"$UPSTREAM"'"' status
+sleep 0.5
+json_get a '.dns.system_reasserted == 1' status >/dev/null ||
+	fail "our own writes counted as rewrites: $(ray_on a status --json | jq -c .dns)"
+
 log "a SIGKILLed daemon: the next start repairs, then configures again"
 kill -KILL "${DAEMON_PID[a]}"
 wait_gone "${DAEMON_PID[a]}" 10

@@ -218,6 +218,50 @@ static void test_replaced_absent_symlink(void **state)
 	files_done(&f);
 }
 
+/* The watch sees the file rewritten in place and replaced by rename (and
+ * follows the new file), not its neighbours; applied says whose it is. */
+static void test_watch_and_applied(void **state)
+{
+	struct files f;
+	char other[128], tmp[128];
+	int fd;
+
+	(void)state;
+	files_init(&f, user_file);
+	assert_false(dns_system_applied(&f.c, DNS_SYSTEM_RESOLV_CONF));
+	assert_true(dns_system_applied(&f.c, DNS_SYSTEM_RESOLVED));
+	fd = dns_system_watch_open(&f.c);
+	assert_true(fd >= 0);
+	assert_false(dns_system_watch_changed(&f.c, fd));
+	apply(&f, "net1.ray");
+	assert_true(dns_system_applied(&f.c, DNS_SYSTEM_RESOLV_CONF));
+	assert_true(dns_system_watch_changed(&f.c, fd));
+	assert_false(dns_system_watch_changed(&f.c, fd));
+
+	snprintf(other, sizeof(other), "%s/hosts", f.dir);
+	assert_int_equal(file_write_atomic(other, "x\n", 2, 0644), 0);
+	assert_false(dns_system_watch_changed(&f.c, fd));
+
+	/* a DHCP client's way: a new file renamed over ours */
+	snprintf(tmp, sizeof(tmp), "%s/resolv.conf.dhcp", f.dir);
+	assert_int_equal(file_write_atomic(tmp, "nameserver 10.0.0.1\n", 20, 0644), 0);
+	(void)dns_system_watch_changed(&f.c, fd);
+	assert_int_equal(rename(tmp, f.conf), 0);
+	assert_true(dns_system_watch_changed(&f.c, fd));
+	assert_false(dns_system_applied(&f.c, DNS_SYSTEM_RESOLV_CONF));
+	/* in place, into the file that replaced ours */
+	{
+		FILE *w = fopen(f.conf, "a");
+
+		assert_non_null(w);
+		fputs("options edns0\n", w);
+		fclose(w);
+	}
+	assert_true(dns_system_watch_changed(&f.c, fd));
+	close(fd);
+	files_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_apply_revert),
 		cmocka_unit_test(test_crash_repair_and_upstreams),
 		cmocka_unit_test(test_replaced_absent_symlink),
+		cmocka_unit_test(test_watch_and_applied),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
