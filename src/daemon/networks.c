@@ -47,6 +47,12 @@
 #define NETWORKS_REQUEST_LIFE_MS   (3600 * 1000ull)
 #define NETWORKS_PENDING_RETRY_MS  5000
 #define NETWORKS_SYNC_RETRY_MS	   500
+#define NETWORKS_GOSSIP_TARGETS	   16 /* other coordinators kept in step */
+#define NETWORKS_GOSSIP_QUEUE_MAX  16384
+#define NETWORKS_GOSSIP_WINDOW	   8 /* requests in flight per coordinator */
+#define NETWORKS_GOSSIP_TIMEOUT_NS (10000ull * 1000000)
+#define NETWORKS_GOSSIP_RETRY_MS   2000
+#define NETWORKS_GOSSIP_BACKOFF_MS 60000
 
 /* Someone asked to join a closed network by its room id. */
 struct networks_request {
@@ -54,6 +60,23 @@ struct networks_request {
 	uint8_t id[32];
 	char hostname[GROUP_HOSTNAME_MAX + 1];
 	uint64_t when_ms;
+};
+
+/* Another coordinator of a network, as invite gossip sees it. */
+struct network_gossip_target {
+	uint8_t id[32];
+	unsigned in_flight, fails;
+	uint64_t not_before_ms; /* backing off after a failure */
+};
+
+/* Invite INVITE's state, still to be told to coordinator TO. */
+struct network_gossip_item {
+	uint8_t to[32];
+	uint32_t invite;
+	uint32_t seq; /* of the request in flight */
+	bool in_flight;
+	bool again;	  /* the state changed while in flight: send again */
+	bool share_first; /* TO does not know the invite: share it, then the rest */
 };
 
 struct network {
@@ -81,6 +104,13 @@ struct network {
 	struct daemon *d;
 	/* join requests waiting for approval (closed network, by room id) */
 	struct networks_request requests[NETWORKS_REQUESTS_MAX];
+	/* coordinators: invite gossip to the others */
+	struct network_gossip_target targets[NETWORKS_GOSSIP_TARGETS];
+	unsigned ntargets;
+	struct network_gossip_item *outbox;
+	size_t noutbox, outbox_cap;
+	uint32_t gossip_seq;
+	uint64_t gossip_timer, gossip_due_ms;
 };
 
 /* `ray join`, waiting for a coordinator's answer. */
@@ -143,6 +173,9 @@ static void network_free(struct network *n)
 	}
 	if (n->retry_timer)
 		loop_timer_cancel(n->d->loop, n->retry_timer);
+	if (n->gossip_timer)
+		loop_timer_cancel(n->d->loop, n->gossip_timer);
+	free(n->outbox);
 	group_free(n->group);
 	free(n->blob);
 	invite_ledger_free(n->ledger);
@@ -597,6 +630,7 @@ static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t
 static void networks_remove(struct daemon *d, struct network *n);
 static int networks_take_grant(struct daemon *d, struct peer *p, const struct net_msg_grant *g);
 static void networks_retry(struct loop *loop, void *arg);
+static void network_gossip_schedule(struct network *n, uint64_t delay_ms);
 static int network_drop_member(struct daemon *d, struct network *n, const uint8_t id[32]);
 static int network_rename_member(struct daemon *d, struct network *n, const uint8_t id[32],
 				 const char *wish, char assigned[GROUP_HOSTNAME_MAX + 1]);
@@ -651,6 +685,8 @@ static void networks_blob_answer(void *arg, int status, const uint8_t *body, siz
 	log_info("network %s: roster updated (%u members)", n->alias, group_member_count(n->group));
 	network_save(r->d, n);
 	networks_apply(r->d);
+	/* a new coordinator is told our invites */
+	network_gossip_schedule(n, 0);
 	/* more changes were announced meanwhile */
 	if (n->want_version > group_version(n->group) && !n->retry_timer) {
 		n->attempts = 0;
@@ -823,6 +859,430 @@ static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t
 	}
 }
 
+/* ---- invite gossip between coordinators ----------------------------------- */
+
+/* Single-use invites live in each coordinator's ledger. A coordinator tells
+ * the others what it minted (INVITE_SHARE), burned (INVITE_USED) or revoked
+ * (INVITE_REVOKED), so that any of them admits with any code and a used
+ * code is used at all of them. What is to be told waits in a per-network
+ * outbox, one item per (coordinator, invite), until that coordinator
+ * answers; the message is picked from the ledger when it is sent, so it
+ * always carries the latest state. At start, and whenever a member becomes
+ * a coordinator, it is told every live invite: the outbox itself need not
+ * be persisted. */
+
+struct networks_gossip_ctx {
+	struct daemon *d;
+	uint8_t room[32];
+	uint8_t to[32];
+	uint32_t invite, method, seq;
+};
+
+static struct network_gossip_target *network_gossip_target(struct network *n, const uint8_t id[32])
+{
+	for (unsigned i = 0; i < n->ntargets; i++) {
+		if (memcmp(n->targets[i].id, id, 32) == 0)
+			return &n->targets[i];
+	}
+	return NULL;
+}
+
+static struct network_gossip_item *network_gossip_find(struct network *n, const uint8_t to[32],
+						       uint32_t invite)
+{
+	for (size_t i = 0; i < n->noutbox; i++) {
+		if (n->outbox[i].invite == invite && memcmp(n->outbox[i].to, to, 32) == 0)
+			return &n->outbox[i];
+	}
+	return NULL;
+}
+
+static void network_gossip_drop(struct network *n, struct network_gossip_item *it)
+{
+	*it = n->outbox[--n->noutbox];
+}
+
+/* Tell TO invite INVITE's state (again, if it changed while in flight). */
+static void network_gossip_enqueue(struct network *n, const uint8_t to[32], uint32_t invite)
+{
+	struct network_gossip_item *it = network_gossip_find(n, to, invite);
+
+	if (it) {
+		it->again = it->in_flight;
+		return;
+	}
+	if (n->noutbox == n->outbox_cap) {
+		size_t cap = n->outbox_cap ? n->outbox_cap * 2 : 64;
+		struct network_gossip_item *grown;
+
+		if (cap > NETWORKS_GOSSIP_QUEUE_MAX ||
+		    !(grown = realloc(n->outbox, cap * sizeof(*grown)))) {
+			/* the next start tells it everything again */
+			log_warn("network %s: invite gossip queue full; dropping an update",
+				 n->alias);
+			return;
+		}
+		n->outbox = grown;
+		n->outbox_cap = cap;
+	}
+	it = &n->outbox[n->noutbox++];
+	memset(it, 0, sizeof(*it));
+	memcpy(it->to, to, 32);
+	it->invite = invite;
+}
+
+static void network_gossip_enqueue_all(struct network *n, uint32_t invite)
+{
+	for (unsigned i = 0; i < n->ntargets; i++)
+		network_gossip_enqueue(n, n->targets[i].id, invite);
+}
+
+static void network_gossip_run(struct loop *loop, void *arg);
+
+/* Run the outbox in DELAY_MS (or sooner, if it is due sooner already). */
+static void network_gossip_schedule(struct network *n, uint64_t delay_ms)
+{
+	uint64_t due = loop_now_ms() + delay_ms;
+
+	if (n->gossip_timer && n->gossip_due_ms <= due)
+		return;
+	if (n->gossip_timer)
+		loop_timer_cancel(n->d->loop, n->gossip_timer);
+	n->gossip_timer = loop_timer_add(n->d->loop, delay_ms, network_gossip_run, n);
+	n->gossip_due_ms = due;
+}
+
+static void network_gossip_failed(struct network_gossip_target *t)
+{
+	unsigned shift = t->fails < 5 ? t->fails : 5;
+	uint64_t delay = (uint64_t)NETWORKS_GOSSIP_RETRY_MS << shift;
+
+	t->fails++;
+	t->not_before_ms =
+		loop_now_ms() +
+		(delay < NETWORKS_GOSSIP_BACKOFF_MS ? delay : NETWORKS_GOSSIP_BACKOFF_MS);
+}
+
+/* The other coordinators are those of the verified roster. One that is new
+ * here (also every one at start) is told every live single-use invite. */
+static void network_gossip_targets(struct daemon *d, struct network *n)
+{
+	struct network_gossip_target keep[NETWORKS_GOSSIP_TARGETS];
+	bool fresh[NETWORKS_GOSSIP_TARGETS] = {false};
+	uint64_t now = wall_ms() / 1000;
+	const struct invite_ledger_entry *e;
+	unsigned nkeep = 0;
+	size_t count;
+
+	for (unsigned k = 0; k < group_member_count(n->group) && nkeep < NETWORKS_GOSSIP_TARGETS;
+	     k++) {
+		const struct group_member *m = group_member_at(n->group, k);
+		struct network_gossip_target *t;
+
+		if (!m->coordinator || memcmp(m->id, d->identity.sign_public, 32) == 0)
+			continue;
+		t = network_gossip_target(n, m->id);
+		if (t) {
+			keep[nkeep] = *t;
+		} else {
+			memset(&keep[nkeep], 0, sizeof(keep[0]));
+			memcpy(keep[nkeep].id, m->id, 32);
+			fresh[nkeep] = true;
+		}
+		nkeep++;
+	}
+	memcpy(n->targets, keep, nkeep * sizeof(keep[0]));
+	n->ntargets = nkeep;
+	for (size_t i = 0; i < n->noutbox;) {
+		if (network_gossip_target(n, n->outbox[i].to))
+			i++;
+		else
+			network_gossip_drop(n, &n->outbox[i]);
+	}
+	e = invite_ledger_list(n->ledger, &count);
+	for (unsigned t = 0; t < nkeep; t++) {
+		if (!fresh[t])
+			continue;
+		for (size_t i = 0; i < count; i++) {
+			if (!e[i].reusable && e[i].expires > now)
+				network_gossip_enqueue(n, n->targets[t].id, e[i].id);
+		}
+	}
+}
+
+static void network_gossip_answer(void *arg, int status, const uint8_t *body, size_t len);
+
+/* Send IT to P: the invite's state in the ledger now. -ENOENT: nothing to
+ * tell (gone from the ledger, or a reusable key). */
+static int network_gossip_send(struct daemon *d, struct network *n, struct network_gossip_item *it,
+			       struct peer *p)
+{
+	const struct invite_ledger_entry *e = invite_ledger_find(n->ledger, it->invite);
+	struct net_msg_invite m = {.id = it->invite};
+	struct networks_gossip_ctx *c;
+	struct ctl_codec_writer w;
+	uint8_t body[256];
+	size_t len;
+	int ret;
+
+	if (!e || e->reusable)
+		return -ENOENT;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	memcpy(m.room, n->room, 32);
+	if (it->share_first || e->state == INVITE_LEDGER_OPEN) {
+		c->method = CTL_MSG_INVITE_SHARE;
+		m.has_share = true;
+		memcpy(m.secret_hash, e->secret_hash, 32);
+		m.expires = e->expires;
+		snprintf(m.hostname, sizeof(m.hostname), "%s", e->hostname);
+	} else if (e->state == INVITE_LEDGER_USED) {
+		c->method = CTL_MSG_INVITE_USED;
+		m.has_joiner = true;
+		memcpy(m.joiner, e->used_by, 32);
+	} else {
+		c->method = CTL_MSG_INVITE_REVOKED;
+	}
+	c->d = d;
+	memcpy(c->room, n->room, 32);
+	memcpy(c->to, it->to, 32);
+	c->invite = it->invite;
+	c->seq = ++n->gossip_seq;
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_invite_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	ret = session_request(d->session, p, c->method, body, len, NETWORKS_GOSSIP_TIMEOUT_NS,
+			      network_gossip_answer, c);
+	if (ret < 0) {
+		free(c);
+		return ret;
+	}
+	it->in_flight = true;
+	it->again = false;
+	it->seq = c->seq;
+	return 0;
+}
+
+static void network_gossip_pump(struct daemon *d, struct network *n)
+{
+	uint64_t now = loop_now_ms(), next = 0;
+
+	if (!n->coordinator || !n->ledger) {
+		n->noutbox = 0;
+		n->ntargets = 0;
+		return;
+	}
+	network_gossip_targets(d, n);
+	for (size_t i = 0; i < n->noutbox;) {
+		struct network_gossip_item *it = &n->outbox[i];
+		struct network_gossip_target *t = network_gossip_target(n, it->to);
+		struct peer *p;
+		int ret;
+
+		if (!t) {
+			network_gossip_drop(n, it);
+			continue;
+		}
+		if (it->in_flight) {
+			i++;
+			continue;
+		}
+		if (t->not_before_ms > now) {
+			if (!next || t->not_before_ms < next)
+				next = t->not_before_ms;
+			i++;
+			continue;
+		}
+		/* one that does not answer gets one request at a time */
+		if (t->in_flight >= (t->fails ? 1 : NETWORKS_GOSSIP_WINDOW)) {
+			i++;
+			continue;
+		}
+		p = session_peer_by_node_id(d->session, t->id);
+		ret = p ? network_gossip_send(d, n, it, p) : -ENOTCONN;
+		if (ret == -ENOENT) {
+			network_gossip_drop(n, it);
+			continue;
+		}
+		if (ret < 0) {
+			network_gossip_failed(t);
+			if (!next || t->not_before_ms < next)
+				next = t->not_before_ms;
+		} else {
+			t->in_flight++;
+		}
+		i++;
+	}
+	if (next)
+		network_gossip_schedule(n, next > now ? next - now : 0);
+}
+
+static void network_gossip_run(struct loop *loop, void *arg)
+{
+	struct network *n = arg;
+
+	(void)loop;
+	n->gossip_timer = 0;
+	network_gossip_pump(n->d, n);
+}
+
+static void network_gossip_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct networks_gossip_ctx *c = arg;
+	struct network *n = networks_by_room(c->d, c->room);
+	const struct invite_ledger_entry *e;
+	struct network_gossip_target *t;
+	struct network_gossip_item *it;
+	char who[NODE_ID_TEXT_LEN + 1];
+
+	(void)body;
+	(void)len;
+	if (!n || !n->coordinator)
+		goto out; /* gone, or the daemon is stopping */
+	t = network_gossip_target(n, c->to);
+	if (t && t->in_flight)
+		t->in_flight--;
+	it = network_gossip_find(n, c->to, c->invite);
+	if (!it || !it->in_flight || it->seq != c->seq)
+		goto kick;
+	it->in_flight = false;
+	e = invite_ledger_find(n->ledger, c->invite);
+	if (t && status != -ETIMEDOUT && status != -ECANCELED) {
+		t->fails = 0;
+		t->not_before_ms = 0;
+	}
+	switch (status) {
+	case 0:
+		it->share_first = false;
+		/* a share of an invite that is closed here is followed by its state */
+		if (!it->again &&
+		    !(e && c->method == CTL_MSG_INVITE_SHARE && e->state != INVITE_LEDGER_OPEN))
+			network_gossip_drop(n, it);
+		break;
+	case -ENOENT:
+		/* it does not know the invite (share it first), or, answering a
+		 * share, holds no ledger of this network */
+		if (c->method != CTL_MSG_INVITE_SHARE)
+			it->share_first = true;
+		else
+			network_gossip_drop(n, it);
+		break;
+	case -EEXIST:
+		keytext_format_node_id(c->to, who);
+		log_warn("network %s: coordinator %.8s has another invite with id %u; this one is "
+			 "not shared with it",
+			 n->alias, who, c->invite);
+		network_gossip_drop(n, it);
+		break;
+	case -EALREADY:
+	case -EKEYREVOKED:
+		/* closed there: if we are behind, its own gossip tells us */
+		network_gossip_drop(n, it);
+		break;
+	default:
+		if (t)
+			network_gossip_failed(t);
+		if (!t)
+			network_gossip_drop(n, it);
+	}
+kick:
+	/* from a fresh turn of the loop: this may run inside a peer's removal */
+	network_gossip_schedule(n, 0);
+out:
+	free(c);
+}
+
+/* Invite gossip from P. Only a coordinator of the network on our verified
+ * roster may send it. Returns the status to answer. */
+static int networks_take_gossip(struct daemon *d, struct peer *p, uint32_t method,
+				const struct net_msg_invite *m)
+{
+	struct network *n = networks_by_room(d, m->room);
+	const struct group_member *sender = n ? group_member_by_id(n->group, p->node_id) : NULL;
+	uint64_t now = wall_ms() / 1000;
+	const struct invite_ledger_entry *e;
+	struct network_gossip_target *t;
+	bool fresh;
+	char name[16];
+	int ret;
+
+	peer_short_name(p, name);
+	if (!n || p->stranger || !sender || !sender->coordinator) {
+		log_warn("invite gossip from %s, not a coordinator of that network: ignored", name);
+		return -EPERM;
+	}
+	if (!n->coordinator)
+		return -ENOENT; /* no ledger here (yet) */
+	switch (method) {
+	case CTL_MSG_INVITE_SHARE:
+		if (!m->has_share)
+			return -EBADMSG;
+		ret = invite_ledger_add_shared(n->ledger, m->id, m->secret_hash, m->expires,
+					       m->hostname, now);
+		if (ret == -EEXIST)
+			log_warn("network %s: %s shared invite %u, but that id is another invite "
+				 "here: refused",
+				 n->alias, name, m->id);
+		if (ret == 0)
+			log_info("network %s: invite %u shared by %s", n->alias, m->id, name);
+		if (ret == 1) {
+			/* known: if it is closed here, the sender is behind */
+			e = invite_ledger_find(n->ledger, m->id);
+			if (e->state != INVITE_LEDGER_OPEN)
+				network_gossip_enqueue(n, p->node_id, m->id);
+			ret = 0;
+		}
+		break;
+	case CTL_MSG_INVITE_USED:
+		if (!m->has_joiner)
+			return -EBADMSG;
+		e = invite_ledger_find(n->ledger, m->id);
+		fresh = e && e->state == INVITE_LEDGER_OPEN;
+		ret = invite_ledger_mark_used(n->ledger, m->id, m->joiner, now);
+		if (ret == 0 && fresh)
+			log_info("network %s: invite %u used (at %s)", n->alias, m->id, name);
+		break;
+	case CTL_MSG_INVITE_REVOKED:
+		ret = invite_ledger_revoke(n->ledger, m->id, now);
+		if (ret == 0)
+			log_info("network %s: invite %u revoked (by %s)", n->alias, m->id, name);
+		if (ret == -ECANCELED)
+			ret = 0; /* here too already */
+		break;
+	case CTL_MSG_INVITE_RESTORED:
+		if (!m->has_joiner)
+			return -EBADMSG;
+		ret = invite_ledger_restore(n->ledger, m->id, m->joiner);
+		if (ret == -EINVAL)
+			ret = 0; /* open here already */
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret == -ECANCELED)
+		ret = -EKEYREVOKED; /* on the wire -ECANCELED reads as "request cancelled" */
+	else if (ret == -EINVAL)
+		ret = -EEXIST; /* a reusable key here */
+	if (ret == 0) {
+		int err = network_save(d, n);
+
+		if (err < 0) {
+			log_warn("network %s: cannot save the invite ledger: %s", n->alias,
+				 strerror(-err));
+			ret = err; /* the sender tries again */
+		}
+	}
+	/* it answers us: whatever waits for it goes now */
+	t = network_gossip_target(n, p->node_id);
+	if (t && t->fails) {
+		t->fails = 0;
+		t->not_before_ms = 0;
+	}
+	network_gossip_schedule(n, 0);
+	return ret;
+}
+
 /* ---- requests from peers -------------------------------------------------- */
 
 static int networks_join_refusal(int ret)
@@ -944,6 +1404,10 @@ static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg
 	}
 	peer_short_name(p, name);
 	log_info("network %s: %s joined as %s", n->alias, name, mem->hostname);
+	if (m->has_invite && !entry.reusable) {
+		network_gossip_enqueue_all(n, m->invite_id);
+		network_gossip_schedule(n, 0);
+	}
 	network_publish(d, n);
 	networks_apply(d);
 	networks_sync_all(d, n, p->node_id);
@@ -991,6 +1455,18 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 		if (ret == 0)
 			ret = networks_take_grant(d, p, &grant);
 		sodium_memzero(&grant, sizeof(grant));
+		session_respond(d->session, p, req_id, ret, NULL, 0);
+		return true;
+	}
+	case CTL_MSG_INVITE_SHARE:
+	case CTL_MSG_INVITE_USED:
+	case CTL_MSG_INVITE_REVOKED:
+	case CTL_MSG_INVITE_RESTORED: {
+		struct net_msg_invite inv;
+
+		ret = net_msg_invite_decode(body, len, &inv);
+		if (ret == 0)
+			ret = networks_take_gossip(d, p, method, &inv);
 		session_respond(d->session, p, req_id, ret, NULL, 0);
 		return true;
 	}
@@ -1244,6 +1720,11 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 	if (ret >= 0 && key_added) {
 		network_publish(d, n);
 		networks_sync_all(d, n, NULL);
+	}
+	if (ret >= 0 && !reusable) {
+		/* the other coordinators admit with it too */
+		network_gossip_enqueue_all(n, code.id);
+		network_gossip_schedule(n, 0);
 	}
 	if (ret < 0) {
 		invite_ledger_revoke(n->ledger, code.id, wall_ms() / 1000);
@@ -1701,6 +2182,10 @@ json_t *networks_cmd_invites(struct daemon *d, json_t *args)
 			return ipc_response_error("--revoke needs an invite id");
 		ret = invite_ledger_revoke(n->ledger, (uint32_t)json_integer_value(revoke),
 					   wall_ms() / 1000);
+		if (ret == 0) {
+			network_gossip_enqueue_all(n, (uint32_t)json_integer_value(revoke));
+			network_gossip_schedule(n, 0);
+		}
 		if (group_key_remove(n->group, (uint32_t)json_integer_value(revoke)) == 0) {
 			group_bump_version(n->group, wall_ms());
 			if (network_encode(n) == 0) {
@@ -1869,6 +2354,7 @@ static int networks_take_grant(struct daemon *d, struct peer *p, const struct ne
 	}
 	log_info("network %s: this node is a coordinator now", n->alias);
 	networks_apply(d);
+	network_gossip_schedule(n, 0);
 	return 0;
 }
 
@@ -1906,6 +2392,8 @@ static void networks_grant_answer(void *arg, int status, const uint8_t *body, si
 	log_info("network %s: %s is a coordinator now", n->alias, g->hostname);
 	network_publish(g->d, n);
 	networks_sync_all(g->d, n, NULL);
+	/* ... and gets our whole ledger */
+	network_gossip_schedule(n, 0);
 	ipc_request_reply(g->req, ipc_response_ok(json_pack("{s:s, s:s}", "network", n->alias,
 							    "coordinator", g->hostname)));
 out:
@@ -2192,8 +2680,11 @@ void networks_start(struct daemon *d)
 {
 	/* What the relays hold first: another coordinator may have changed
 	 * the roster while this node was away. */
-	for (unsigned i = 0; i < d->networks.n; i++)
+	for (unsigned i = 0; i < d->networks.n; i++) {
 		networks_refresh(d, d->networks.list[i], NULL);
+		/* the other coordinators hear our whole ledger */
+		network_gossip_schedule(d->networks.list[i], 0);
+	}
 	d->networks.timer = loop_timer_add(d->loop, NETWORKS_TICK_MS, networks_tick, d);
 }
 
