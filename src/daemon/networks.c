@@ -53,6 +53,8 @@
 #define NETWORKS_GOSSIP_TIMEOUT_NS (10000ull * 1000000)
 #define NETWORKS_GOSSIP_RETRY_MS   2000
 #define NETWORKS_GOSSIP_BACKOFF_MS 60000
+#define NETWORKS_JOIN_FILE_MAX	   (64u << 10)
+#define NETWORKS_JOIN_FILE_VERSION 1
 
 /* Someone asked to join a closed network by its room id. */
 struct networks_request {
@@ -128,6 +130,8 @@ struct networks_join {
 	uint64_t retry_timer;		   /* waiting for approval: ask again then */
 	uint64_t waiting_since_ms;
 	bool auto_accept_firewall; /* install the coordinators' suggested rules */
+	bool restored;		   /* read from STATE_DIR/joins/ at start: ask again */
+	bool in_flight;		   /* our JOIN request is in the session */
 };
 
 static uint64_t wall_ms(void)
@@ -1735,6 +1739,239 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 					 reusable));
 }
 
+/* ---- joins waiting for approval, on disk ---------------------------------- */
+
+/* A join by room id that a coordinator queued for approval is kept in
+ * STATE_DIR/joins/ROOM.json (0600) until it is admitted, refused or an hour
+ * old, so that a restart of this daemon keeps asking:
+ *
+ *   {"version": 1, "room": "<room id>", "name": "<alias>" | "",
+ *    "hostname": "<wish>" | "", "coordinators": ["<node id>", ...],
+ *    "relays": ["http://...", ...], "since": <unix ms>,
+ *    "auto_accept_firewall": false}
+ */
+
+static void networks_join_path(struct daemon *d, const uint8_t room[32], char out[PATH_MAX])
+{
+	char text[INVITE_ROOM_ID_LEN + 1];
+
+	invite_room_id_format(room, text);
+	snprintf(out, PATH_MAX, "%s/joins/%s.json", d->options.state_dir, text);
+}
+
+static int networks_join_save(struct networks_join *j)
+{
+	char path[PATH_MAX], dir[PATH_MAX], room[INVITE_ROOM_ID_LEN + 1], *text = NULL;
+	json_t *o = NULL, *coords = json_array(), *relays = json_array();
+	int ret = -ENOMEM;
+
+	if (!coords || !relays)
+		goto out;
+	for (unsigned i = 0; i < j->code.ncoordinators; i++) {
+		char id[NODE_ID_TEXT_LEN + 1];
+
+		keytext_format_node_id(j->code.coordinators[i], id);
+		if (json_array_append_new(coords, json_string(id)) < 0)
+			goto out;
+	}
+	for (unsigned i = 0; i < j->code.nrelays; i++) {
+		if (json_array_append_new(relays, json_string(j->code.relays[i])) < 0)
+			goto out;
+	}
+	invite_room_id_format(j->code.network_key, room);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:O, s:O, s:I, s:b}", "version",
+		      NETWORKS_JOIN_FILE_VERSION, "room", room, "name", j->alias, "hostname",
+		      j->code.hostname, "coordinators", coords, "relays", relays, "since",
+		      (json_int_t)j->waiting_since_ms, "auto_accept_firewall",
+		      j->auto_accept_firewall);
+	if (!o || !(text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS)))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/joins", j->d->options.state_dir);
+	ret = file_mkdirs(dir, 0700);
+	if (ret < 0)
+		goto out;
+	networks_join_path(j->d, j->code.network_key, path);
+	ret = file_write_atomic(path, text, strlen(text), 0600);
+out:
+	free(text);
+	json_decref(o);
+	json_decref(coords);
+	json_decref(relays);
+	return ret;
+}
+
+static void networks_join_unlink(struct networks_join *j)
+{
+	char path[PATH_MAX];
+
+	networks_join_path(j->d, j->code.network_key, path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", path, strerror(errno));
+}
+
+/* A string of at most MAX bytes (no NUL inside) at KEY, or NULL. */
+static const char *networks_json_str(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+static int networks_join_parse(json_t *o, struct networks_join *j)
+{
+	static const char *const keys[] = {
+		"version",	"room",	  "name",  "hostname",
+		"coordinators", "relays", "since", "auto_accept_firewall"};
+	const char *room, *name, *host;
+	json_t *coords, *relays, *v;
+	size_t i;
+
+	if (!json_is_object(o) || json_object_size(o) != sizeof(keys) / sizeof(keys[0]))
+		return -EINVAL;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!json_object_get(o, keys[i]))
+			return -EINVAL;
+	}
+	v = json_object_get(o, "version");
+	if (!json_is_integer(v) || json_integer_value(v) != NETWORKS_JOIN_FILE_VERSION)
+		return -EINVAL;
+	room = networks_json_str(o, "room", INVITE_ROOM_ID_LEN);
+	name = networks_json_str(o, "name", sizeof(j->alias) - 1);
+	host = networks_json_str(o, "hostname", INVITE_HOSTNAME_MAX);
+	if (!room || invite_room_id_parse(room, j->code.network_key) < 0 || !name ||
+	    (*name && !group_hostname_valid(name)) || !host ||
+	    (*host && !group_hostname_valid(host)))
+		return -EINVAL;
+	snprintf(j->alias, sizeof(j->alias), "%s", name);
+	snprintf(j->code.hostname, sizeof(j->code.hostname), "%s", host);
+	coords = json_object_get(o, "coordinators");
+	relays = json_object_get(o, "relays");
+	if (!json_is_array(coords) || json_array_size(coords) > INVITE_COORDINATORS_MAX ||
+	    !json_is_array(relays) || json_array_size(relays) > INVITE_RELAYS_MAX)
+		return -EINVAL;
+	json_array_foreach(coords, i, v)
+	{
+		if (!json_is_string(v) ||
+		    keytext_parse_node_id(json_string_value(v), j->code.coordinators[i]) < 0)
+			return -EINVAL;
+		j->code.ncoordinators++;
+	}
+	json_array_foreach(relays, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) > INVITE_URL_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return -EINVAL;
+		snprintf(j->code.relays[i], sizeof(j->code.relays[i]), "%s", json_string_value(v));
+		j->code.nrelays++;
+	}
+	v = json_object_get(o, "since");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return -EINVAL;
+	j->waiting_since_ms = (uint64_t)json_integer_value(v);
+	v = json_object_get(o, "auto_accept_firewall");
+	if (!json_is_boolean(v))
+		return -EINVAL;
+	j->auto_accept_firewall = json_is_true(v);
+	return 0;
+}
+
+static int networks_join_load_file(struct daemon *d, const char *path, char *err, size_t err_len)
+{
+	struct networks_join *j = calloc(1, sizeof(*j));
+	char *text = NULL, room[INVITE_ROOM_ID_LEN + 1];
+	json_t *o = NULL;
+	size_t len;
+	int ret;
+
+	if (!j)
+		return -ENOMEM;
+	ret = file_read_all(path, NETWORKS_JOIN_FILE_MAX, &text, &len);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot read %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	ret = networks_join_parse(o, j);
+	if (ret < 0) {
+		snprintf(err, err_len, "%s is damaged; fix or remove it", path);
+		goto out;
+	}
+	j->d = d;
+	invite_room_id_format(j->code.network_key, room);
+	if (networks_by_room(d, j->code.network_key)) {
+		networks_join_unlink(j); /* admitted as we went down */
+		goto out;
+	}
+	if (wall_ms() - j->waiting_since_ms >= NETWORKS_REQUEST_LIFE_MS) {
+		log_info("join of %s: no coordinator approved it within an hour; giving up", room);
+		networks_join_unlink(j);
+		goto out;
+	}
+	for (struct networks_join *q = d->networks.joins; q; q = q->next) {
+		if (memcmp(q->code.network_key, j->code.network_key, 32) == 0)
+			goto out; /* the same file twice cannot happen; be safe */
+	}
+	j->by_room = true;
+	j->restored = true;
+	j->next = d->networks.joins;
+	d->networks.joins = j;
+	log_info("join of %s: still waiting for approval (since %llu s ago)", room,
+		 (unsigned long long)((wall_ms() - j->waiting_since_ms) / 1000));
+	j = NULL;
+out:
+	json_decref(o);
+	free(text);
+	free(j);
+	return ret;
+}
+
+static int networks_joins_load(struct daemon *d, char *err, size_t err_len)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *e;
+	DIR *dp;
+	int ret = 0;
+
+	snprintf(dir, sizeof(dir), "%s/joins", d->options.state_dir);
+	dp = opendir(dir);
+	if (!dp)
+		return errno == ENOENT ? 0 : -errno;
+	file_remove_stale_temps(dir);
+	while ((e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		ret = networks_join_load_file(d, path, err, err_len);
+		if (ret < 0)
+			break;
+	}
+	closedir(dp);
+	return ret;
+}
+
+json_t *networks_pending_joins(struct daemon *d)
+{
+	json_t *list = json_array();
+
+	for (struct networks_join *j = d->networks.joins; j; j = j->next) {
+		char room[INVITE_ROOM_ID_LEN + 1];
+
+		if (!j->by_room || !j->waiting_since_ms || j->dead)
+			continue;
+		invite_room_id_format(j->code.network_key, room);
+		json_array_append_new(list, json_pack("{s:s, s:I, s:s?}", "room_id", room, "since",
+						      (json_int_t)(j->waiting_since_ms / 1000),
+						      "name", j->alias[0] ? j->alias : NULL));
+	}
+	return list;
+}
+
 static void networks_join_finish(struct networks_join *j, json_t *response)
 {
 	struct networks_join **pos;
@@ -1745,6 +1982,9 @@ static void networks_join_finish(struct networks_join *j, json_t *response)
 			break;
 		}
 	}
+	/* admitted, refused or given up: no longer waiting */
+	if (j->by_room && j->waiting_since_ms)
+		networks_join_unlink(j);
 	if (j->req) {
 		ipc_request_reply(j->req, response);
 	} else {
@@ -1808,6 +2048,7 @@ static void networks_join_answer(void *arg, int status, const uint8_t *body, siz
 		free(j);
 		return;
 	}
+	j->in_flight = false;
 	if (status == -ETIMEDOUT || status == -ECANCELED) {
 		networks_join_ask(j); /* the next coordinator, or give up */
 		return;
@@ -1817,12 +2058,18 @@ static void networks_join_answer(void *arg, int status, const uint8_t *body, siz
 		/* Queued: tell the user now, keep asking until approved. */
 		if (j->req) {
 			char room[INVITE_ROOM_ID_LEN + 1];
+			int ret;
 
 			invite_room_id_format(j->code.network_key, room);
 			ipc_request_reply(j->req, ipc_response_ok(json_pack("{s:b, s:s}", "pending",
 									    1, "room_id", room)));
 			j->req = NULL;
 			j->waiting_since_ms = wall_ms();
+			/* a restart of this daemon keeps asking */
+			ret = networks_join_save(j);
+			if (ret < 0)
+				log_warn("join of %s: cannot save the waiting request: %s", room,
+					 strerror(-ret));
 		}
 		j->tried = 0;
 		j->retry_timer =
@@ -1893,6 +2140,14 @@ static void networks_join_ask(struct networks_join *j)
 			relays_resolve(d, id);
 		}
 	}
+	if (!p && j->waiting_since_ms &&
+	    wall_ms() - j->waiting_since_ms < NETWORKS_REQUEST_LIFE_MS) {
+		/* waiting for approval: a coordinator away now answers later */
+		j->tried = 0;
+		j->retry_timer =
+			loop_timer_add(d->loop, NETWORKS_PENDING_RETRY_MS, networks_join_retry, j);
+		return;
+	}
 	if (!p) {
 		networks_join_finish(j, ipc_response_error("no coordinator of this network "
 							   "answered; is it online?"));
@@ -1907,8 +2162,9 @@ static void networks_join_ask(struct networks_join *j)
 	net_msg_join_encode(&w, &m);
 	ctl_codec_writer_data(&w, &len);
 	sodium_memzero(&m, sizeof(m));
-	if (session_request(d->session, p, CTL_MSG_JOIN, body, len, NETWORKS_JOIN_TIMEOUT_NS,
-			    networks_join_answer, j) < 0)
+	j->in_flight = session_request(d->session, p, CTL_MSG_JOIN, body, len,
+				       NETWORKS_JOIN_TIMEOUT_NS, networks_join_answer, j) == 0;
+	if (!j->in_flight)
 		networks_join_ask(j);
 	sodium_memzero(body, sizeof(body));
 }
@@ -1974,6 +2230,16 @@ json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *arg
 	if (networks_by_room(d, j->code.network_key)) {
 		free(j);
 		return ipc_response_error("this node is already in that network");
+	}
+	for (struct networks_join *q = d->networks.joins; q; q = q->next) {
+		if (memcmp(q->code.network_key, j->code.network_key, 32) == 0 && !q->dead) {
+			sodium_memzero(&j->code, sizeof(j->code));
+			free(j);
+			return ipc_response_error(
+				"a join of that network is under way already%s",
+				q->waiting_since_ms ? " (waiting for a coordinator's approval)"
+						    : "");
+		}
 	}
 	if (j->code.expires && j->code.expires <= wall_ms() / 1000) {
 		free(j);
@@ -2635,9 +2901,9 @@ int networks_load(struct daemon *d, char *err, size_t err_len)
 
 	snprintf(dir, sizeof(dir), "%s/networks", d->options.state_dir);
 	dp = opendir(dir);
-	if (!dp)
-		return errno == ENOENT ? 0 : -errno;
-	while ((e = readdir(dp))) {
+	if (!dp && errno != ENOENT)
+		return -errno;
+	while (dp && (e = readdir(dp))) {
 		size_t len = strlen(e->d_name);
 
 		if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
@@ -2648,11 +2914,15 @@ int networks_load(struct daemon *d, char *err, size_t err_len)
 		if (ret < 0)
 			break;
 	}
-	closedir(dp);
+	if (dp)
+		closedir(dp);
 	if (ret == 0 && d->networks.n) {
 		log_info("%u networks loaded", d->networks.n);
 		networks_apply(d);
 	}
+	/* after the networks: a join admitted meanwhile is done */
+	if (ret == 0)
+		ret = networks_joins_load(d, err, err_len);
 	return ret;
 }
 
@@ -2686,6 +2956,11 @@ void networks_start(struct daemon *d)
 		network_gossip_schedule(d->networks.list[i], 0);
 	}
 	d->networks.timer = loop_timer_add(d->loop, NETWORKS_TICK_MS, networks_tick, d);
+	/* joins still waiting for approval ask again, now that relays run */
+	for (struct networks_join *j = d->networks.joins; j; j = j->next) {
+		if (j->restored && !j->retry_timer)
+			j->retry_timer = loop_timer_add(d->loop, 0, networks_join_retry, j);
+	}
 }
 
 void networks_stop(struct daemon *d)
@@ -2705,9 +2980,9 @@ void networks_stop(struct daemon *d)
 			ipc_request_reply(j->req,
 					  ipc_response_error("the daemon is shutting down"));
 		sodium_memzero(&j->code, sizeof(j->code));
-		if (j->record_req || j->retry_timer) {
-			/* looking the network up, or waiting to ask again: no
-			 * session request in flight */
+		if (!j->in_flight) {
+			/* looking the network up, waiting to ask again, or
+			 * restored and not asked yet: no session request */
 			if (j->record_req)
 				record_client_cancel(j->record_req);
 			if (j->retry_timer)
