@@ -53,6 +53,7 @@
 #define NETWORKS_GOSSIP_TIMEOUT_NS (10000ull * 1000000)
 #define NETWORKS_GOSSIP_RETRY_MS   2000
 #define NETWORKS_GOSSIP_BACKOFF_MS 60000
+#define NETWORKS_CLAIM_TIMEOUT_NS  (3000ull * 1000000)
 #define NETWORKS_JOIN_FILE_MAX	   (64u << 10)
 #define NETWORKS_JOIN_FILE_VERSION 1
 
@@ -79,6 +80,24 @@ struct network_gossip_item {
 	bool in_flight;
 	bool again;	  /* the state changed while in flight: send again */
 	bool share_first; /* TO does not know the invite: share it, then the rest */
+};
+
+/* A single-use invite burned here for JOINER, whose admission waits for the
+ * other coordinators' word (networks_admit). */
+struct networks_claim {
+	struct networks_claim *next;
+	struct network *n;
+	uint64_t timer; /* test-only: the claim waits (RAYFISH_TEST_CLAIM_DELAY_MS) */
+	uint32_t seq;
+	uint8_t joiner[32];
+	uint32_t req_id; /* the JOIN to answer */
+	struct net_msg_join join;
+	struct invite_ledger_entry entry;
+	unsigned waiting; /* answers still to come */
+	int verdict;	  /* 0, or another coordinator's -EALREADY / -EKEYREVOKED */
+	bool lost;	  /* we gave the invite to a lower joiner id meanwhile */
+	bool has_holder;  /* with -EALREADY: the joiner it is used by there */
+	uint8_t holder[32];
 };
 
 struct network {
@@ -113,6 +132,8 @@ struct network {
 	size_t noutbox, outbox_cap;
 	uint32_t gossip_seq;
 	uint64_t gossip_timer, gossip_due_ms;
+	struct networks_claim *claims;
+	uint32_t claim_seq;
 };
 
 /* `ray join`, waiting for a coordinator's answer. */
@@ -180,6 +201,16 @@ static void network_free(struct network *n)
 	if (n->gossip_timer)
 		loop_timer_cancel(n->d->loop, n->gossip_timer);
 	free(n->outbox);
+	while (n->claims) {
+		/* their answers find no claim and are dropped */
+		struct networks_claim *c = n->claims;
+
+		n->claims = c->next;
+		if (c->timer)
+			loop_timer_cancel(n->d->loop, c->timer);
+		sodium_memzero(c, sizeof(*c));
+		free(c);
+	}
 	group_free(n->group);
 	free(n->blob);
 	invite_ledger_free(n->ledger);
@@ -906,6 +937,16 @@ static void network_gossip_drop(struct network *n, struct network_gossip_item *i
 	*it = n->outbox[--n->noutbox];
 }
 
+/* The claim under way for INVITE, if any: its burn here is not final. */
+static struct networks_claim *network_claim_of(struct network *n, uint32_t invite)
+{
+	for (struct networks_claim *c = n->claims; c; c = c->next) {
+		if (c->join.invite_id == invite)
+			return c;
+	}
+	return NULL;
+}
+
 /* Tell TO invite INVITE's state (again, if it changed while in flight). */
 static void network_gossip_enqueue(struct network *n, const uint8_t to[32], uint32_t invite)
 {
@@ -1088,7 +1129,8 @@ static void network_gossip_pump(struct daemon *d, struct network *n)
 			network_gossip_drop(n, it);
 			continue;
 		}
-		if (it->in_flight) {
+		/* nothing about an invite being claimed: its state is not final */
+		if (it->in_flight || network_claim_of(n, it->invite)) {
 			i++;
 			continue;
 		}
@@ -1207,6 +1249,7 @@ static int networks_take_gossip(struct daemon *d, struct peer *p, uint32_t metho
 	uint64_t now = wall_ms() / 1000;
 	const struct invite_ledger_entry *e;
 	struct network_gossip_target *t;
+	struct networks_claim *claim;
 	bool fresh;
 	char name[16];
 	int ret;
@@ -1244,6 +1287,20 @@ static int networks_take_gossip(struct daemon *d, struct peer *p, uint32_t metho
 		e = invite_ledger_find(n->ledger, m->id);
 		fresh = e && e->state == INVITE_LEDGER_OPEN;
 		ret = invite_ledger_mark_used(n->ledger, m->id, m->joiner, now);
+		claim = network_claim_of(n, m->id);
+		if (ret == -EALREADY && claim && !claim->lost &&
+		    memcmp(m->joiner, claim->joiner, 32) < 0) {
+			/* Two coordinators are each asking about their own joiner
+			 * with the same code: the lower joiner id gets it, at both. */
+			log_info(
+				"network %s: invite %u is claimed at %s too; the other joiner gets "
+				"it",
+				n->alias, m->id, name);
+			claim->lost = true;
+			invite_ledger_restore(n->ledger, m->id, claim->joiner);
+			ret = invite_ledger_mark_used(n->ledger, m->id, m->joiner, now);
+			fresh = ret == 0;
+		}
 		if (ret == 0 && fresh)
 			log_info("network %s: invite %u used (at %s)", n->alias, m->id, name);
 		break;
@@ -1343,14 +1400,269 @@ static int network_request_note(struct network *n, const uint8_t id[32], const c
 	return -EINPROGRESS;
 }
 
-static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg_join *m,
-			  struct network **out)
+/* Put JOINER on N's roster; an invite in M was redeemed here already (ENTRY
+ * the ledger's copy, or a reusable key). Saved, published, applied, told. On
+ * failure the invite is restored. */
+static int network_admit_member(struct daemon *d, struct network *n, const uint8_t joiner[32],
+				const struct net_msg_join *m,
+				const struct invite_ledger_entry *entry)
+{
+	const char *wish = m->hostname[0] ? m->hostname : NULL;
+	const struct group_member *mem;
+	char name[NODE_ID_TEXT_LEN + 1];
+	int ret;
+
+	if (m->has_invite && entry->hostname[0] && !entry->reusable)
+		wish = entry->hostname;
+	if (m->has_invite && entry->reusable)
+		ret = group_member_add_key(n->group, joiner, m->invite_id, wish, wall_ms(), &mem);
+	else
+		ret = group_member_add(n->group, joiner, wish, false, wall_ms(), &mem);
+	if (ret == 0 && m->has_invite && !entry->reusable && entry->hostname[0] &&
+	    strcmp(mem->hostname, entry->hostname) != 0) {
+		/* the invite bound a hostname someone else has: undo, keep it */
+		group_member_remove(n->group, joiner);
+		ret = -EADDRINUSE;
+	}
+	if (ret < 0) {
+		if (m->has_invite)
+			invite_ledger_restore(n->ledger, m->invite_id, joiner);
+		return ret;
+	}
+	ret = network_commit(d, n);
+	if (ret < 0) {
+		/* not saved means not admitted */
+		group_member_remove(n->group, joiner);
+		network_encode(n);
+		if (m->has_invite)
+			invite_ledger_restore(n->ledger, m->invite_id, joiner);
+		return ret;
+	}
+	keytext_format_node_id(joiner, name);
+	log_info("network %s: %.10s joined as %s", n->alias, name, mem->hostname);
+	if (m->has_invite && !entry->reusable) {
+		network_gossip_enqueue_all(n, m->invite_id);
+		network_gossip_schedule(n, 0);
+	}
+	network_publish(d, n);
+	networks_apply(d);
+	networks_sync_all(d, n, joiner);
+	return 0;
+}
+
+static void networks_respond_blob(struct daemon *d, struct peer *p, uint32_t req_id,
+				  const struct network *n);
+
+static void networks_noop_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	(void)arg;
+	(void)status;
+	(void)body;
+	(void)len;
+}
+
+/* The body of invite gossip METHOD about invite ID for JOINER. */
+static size_t network_gossip_body(struct network *n, uint32_t id, const uint8_t joiner[32],
+				  uint8_t *body, size_t cap)
+{
+	struct net_msg_invite m = {.id = id, .has_joiner = true};
+	struct ctl_codec_writer w;
+	size_t len;
+
+	memcpy(m.room, n->room, 32);
+	memcpy(m.joiner, joiner, 32);
+	ctl_codec_writer_init(&w, body, cap);
+	net_msg_invite_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	return len;
+}
+
+struct networks_claim_ctx {
+	struct daemon *d;
+	uint8_t room[32];
+	uint32_t seq;
+};
+
+/* Every other coordinator has answered the claim C (or not, in time): admit
+ * its joiner, or refuse it, and answer its JOIN. */
+static void network_claim_done(struct daemon *d, struct network *n, struct networks_claim *c)
+{
+	struct networks_claim **pos;
+	uint64_t now = wall_ms() / 1000;
+	struct peer *p;
+	int ret = c->lost ? -EALREADY : c->verdict;
+
+	for (pos = &n->claims; *pos; pos = &(*pos)->next) {
+		if (*pos == c) {
+			*pos = c->next;
+			break;
+		}
+	}
+	if (ret == 0) {
+		ret = network_admit_member(d, n, c->joiner, &c->join, &c->entry);
+		if (ret < 0) {
+			/* the others burned it for this joiner too: best effort */
+			uint8_t body[160];
+			size_t len = network_gossip_body(n, c->join.invite_id, c->joiner, body,
+							 sizeof(body));
+
+			for (unsigned i = 0; i < n->ntargets; i++) {
+				p = session_peer_by_node_id(d->session, n->targets[i].id);
+				if (p)
+					session_request(d->session, p, CTL_MSG_INVITE_RESTORED,
+							body, len, NETWORKS_GOSSIP_TIMEOUT_NS,
+							networks_noop_answer, NULL);
+			}
+		}
+	} else {
+		/* Another coordinator has it used or revoked: so do we. Used
+		 * by the joiner it names, whose own claim then meets no
+		 * objection here; ours stays burned meanwhile, so no joiner
+		 * gets in here before its gossip arrives. */
+		if (ret == -EKEYREVOKED &&
+		    invite_ledger_restore(n->ledger, c->join.invite_id, c->joiner) == 0)
+			invite_ledger_revoke(n->ledger, c->join.invite_id, now);
+		if (ret == -EALREADY && !c->lost && c->has_holder &&
+		    invite_ledger_restore(n->ledger, c->join.invite_id, c->joiner) == 0 &&
+		    invite_ledger_mark_used(n->ledger, c->join.invite_id, c->holder, now) < 0)
+			invite_ledger_mark_used(n->ledger, c->join.invite_id, c->joiner, now);
+		network_save(d, n);
+		log_info("network %s: invite %u is %s at another coordinator; join refused",
+			 n->alias, c->join.invite_id, ret == -EKEYREVOKED ? "revoked" : "used");
+	}
+	p = session_peer_by_node_id(d->session, c->joiner);
+	if (p && ret < 0)
+		session_respond(d->session, p, c->req_id, networks_join_refusal(ret), NULL, 0);
+	else if (p)
+		networks_respond_blob(d, p, c->req_id, n);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+	network_gossip_schedule(n, 0);
+}
+
+static void network_claim_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct networks_claim_ctx *x = arg;
+	struct network *n = networks_by_room(x->d, x->room);
+	struct networks_claim *c = NULL;
+
+	for (c = n ? n->claims : NULL; c && c->seq != x->seq; c = c->next)
+		;
+	if (!c)
+		goto out;
+	/* -ENOENT (it does not know the invite), silence: no objection; the
+	 * outbox tells it afterwards */
+	if ((status == -EALREADY || status == -EKEYREVOKED) && !c->verdict) {
+		struct net_msg_invite held;
+
+		c->verdict = status;
+		if (status == -EALREADY && net_msg_invite_decode(body, len, &held) == 0 &&
+		    held.has_joiner && held.id == c->join.invite_id &&
+		    memcmp(held.joiner, c->joiner, 32) != 0) {
+			c->has_holder = true;
+			memcpy(c->holder, held.joiner, 32);
+		}
+	}
+	if (--c->waiting == 0)
+		network_claim_done(x->d, n, c);
+out:
+	free(x);
+}
+
+/* Ask every other coordinator about claim C (INVITE_USED); one that is away
+ * is told later, by the outbox. */
+static void network_claim_send(struct daemon *d, struct network *n, struct networks_claim *c)
+{
+	uint8_t body[160];
+	size_t len = network_gossip_body(n, c->join.invite_id, c->joiner, body, sizeof(body));
+
+	/* lost already (while held): nothing to claim */
+	for (unsigned i = 0; i < n->ntargets && !c->lost; i++) {
+		struct peer *p = session_peer_by_node_id(d->session, n->targets[i].id);
+		struct networks_claim_ctx *x;
+
+		if (!p || n->targets[i].fails || !(x = calloc(1, sizeof(*x))))
+			continue;
+		x->d = d;
+		memcpy(x->room, n->room, 32);
+		x->seq = c->seq;
+		c->waiting++;
+		if (session_request(d->session, p, CTL_MSG_INVITE_USED, body, len,
+				    NETWORKS_CLAIM_TIMEOUT_NS, network_claim_answer, x) < 0) {
+			c->waiting--;
+			free(x);
+		}
+	}
+	/* our own count: no one to ask after all, or all answered already */
+	if (--c->waiting == 0)
+		network_claim_done(d, n, c);
+}
+
+static void network_claim_fire(struct loop *loop, void *arg)
+{
+	struct networks_claim *c = arg;
+
+	(void)loop;
+	c->timer = 0;
+	network_claim_send(c->n->d, c->n, c);
+}
+
+/* Before a single-use invite burned here admits JOINER, the other
+ * coordinators hear of it (INVITE_USED) and may object: it is used or
+ * revoked there. Two coordinators claiming one code for two joiners at once
+ * settle on the lower joiner id (networks_take_gossip). So a code admits once
+ * while the coordinators reach each other; one that is away is told later.
+ * Returns 1 (asking; the JOIN is answered then), 0 (no other coordinator:
+ * admit now) or a refusal. */
+static int network_claim_start(struct daemon *d, struct network *n, const uint8_t joiner[32],
+			       uint32_t req_id, const struct net_msg_join *m,
+			       const struct invite_ledger_entry *entry)
+{
+	const char *delay = getenv("RAYFISH_TEST_CLAIM_DELAY_MS");
+	const struct group_member *holder;
+	struct networks_claim *c;
+
+	/* a hostname the invite binds, taken: refused before anyone is asked */
+	holder = entry->hostname[0] ? group_member_by_hostname(n->group, entry->hostname) : NULL;
+	if (holder && memcmp(holder->id, joiner, 32) != 0) {
+		invite_ledger_restore(n->ledger, m->invite_id, joiner);
+		return -EADDRINUSE;
+	}
+	network_gossip_targets(d, n);
+	if (!n->ntargets)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return 0; /* admit alone, as with every other coordinator away */
+	c->n = n;
+	c->seq = ++n->claim_seq;
+	memcpy(c->joiner, joiner, 32);
+	c->req_id = req_id;
+	c->join = *m;
+	c->entry = *entry;
+	/* linked, and one count of our own until every request is out: a
+	 * failing channel may answer one at once */
+	c->waiting = 1;
+	c->next = n->claims;
+	n->claims = c;
+	/* Test-only: hold the claim, so that two coordinators' claims cross. */
+	if (delay && *delay && strtoul(delay, NULL, 10) > 0 && strtoul(delay, NULL, 10) <= 10000) {
+		log_warn("test setting: a claim waits %lu ms", strtoul(delay, NULL, 10));
+		c->timer = loop_timer_add(d->loop, strtoul(delay, NULL, 10), network_claim_fire, c);
+		if (c->timer)
+			return 1;
+	}
+	network_claim_send(d, n, c);
+	return 1;
+}
+
+/* A JOIN from P. Returns 0 (admitted, or in already), 1 (the answer comes
+ * later, network_claim_done) or a refusal. */
+static int networks_admit(struct daemon *d, struct peer *p, uint32_t req_id,
+			  const struct net_msg_join *m, struct network **out)
 {
 	struct network *n = networks_by_room(d, m->room);
-	struct invite_ledger_entry entry;
-	const struct group_member *mem;
-	const char *wish = m->hostname[0] ? m->hostname : NULL;
-	char name[16];
+	struct invite_ledger_entry entry = {0};
 	int ret;
 
 	if (!n || !n->coordinator)
@@ -1376,46 +1688,15 @@ static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg
 		}
 		if (ret < 0)
 			return ret;
-		if (entry.hostname[0] && !entry.reusable)
-			wish = entry.hostname;
+		if (!entry.reusable) {
+			ret = network_claim_start(d, n, p->node_id, req_id, m, &entry);
+			if (ret != 0)
+				return ret;
+		}
 	} else if (!group_is_open(n->group)) {
 		return network_request_note(n, p->node_id, m->hostname);
 	}
-	if (m->has_invite && entry.reusable)
-		ret = group_member_add_key(n->group, p->node_id, m->invite_id, wish, wall_ms(),
-					   &mem);
-	else
-		ret = group_member_add(n->group, p->node_id, wish, false, wall_ms(), &mem);
-	if (ret == 0 && m->has_invite && !entry.reusable && entry.hostname[0] &&
-	    strcmp(mem->hostname, entry.hostname) != 0) {
-		/* the invite bound a hostname someone else has: undo, keep it */
-		group_member_remove(n->group, p->node_id);
-		ret = -EADDRINUSE;
-	}
-	if (ret < 0) {
-		if (m->has_invite)
-			invite_ledger_restore(n->ledger, m->invite_id, p->node_id);
-		return ret;
-	}
-	ret = network_commit(d, n);
-	if (ret < 0) {
-		/* not saved means not admitted */
-		group_member_remove(n->group, p->node_id);
-		network_encode(n);
-		if (m->has_invite)
-			invite_ledger_restore(n->ledger, m->invite_id, p->node_id);
-		return ret;
-	}
-	peer_short_name(p, name);
-	log_info("network %s: %s joined as %s", n->alias, name, mem->hostname);
-	if (m->has_invite && !entry.reusable) {
-		network_gossip_enqueue_all(n, m->invite_id);
-		network_gossip_schedule(n, 0);
-	}
-	network_publish(d, n);
-	networks_apply(d);
-	networks_sync_all(d, n, p->node_id);
-	return 0;
+	return network_admit_member(d, n, p->node_id, m, &entry);
 }
 
 static void networks_respond_blob(struct daemon *d, struct peer *p, uint32_t req_id,
@@ -1446,7 +1727,10 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 			session_respond(d->session, p, req_id, -EBADMSG, NULL, 0);
 			return true;
 		}
-		ret = networks_admit(d, p, &join, &n);
+		ret = networks_admit(d, p, req_id, &join, &n);
+		sodium_memzero(&join, sizeof(join));
+		if (ret == 1)
+			return true; /* answered when the other coordinators have */
 		if (ret < 0)
 			session_respond(d->session, p, req_id, networks_join_refusal(ret), NULL, 0);
 		else
@@ -1471,6 +1755,27 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 		ret = net_msg_invite_decode(body, len, &inv);
 		if (ret == 0)
 			ret = networks_take_gossip(d, p, method, &inv);
+		if (ret == -EALREADY && method == CTL_MSG_INVITE_USED) {
+			/* whom it is used by here: a claimer that lost takes that */
+			const struct invite_ledger_entry *e;
+			struct ctl_codec_writer w;
+			uint8_t out[160];
+			size_t olen;
+
+			n = networks_by_room(d, inv.room);
+			e = n && n->ledger ? invite_ledger_find(n->ledger, inv.id) : NULL;
+			if (e && e->has_used_by) {
+				inv.has_share = false;
+				inv.hostname[0] = '\0';
+				inv.has_joiner = true;
+				memcpy(inv.joiner, e->used_by, 32);
+				ctl_codec_writer_init(&w, out, sizeof(out));
+				net_msg_invite_encode(&w, &inv);
+				ctl_codec_writer_data(&w, &olen);
+				session_respond(d->session, p, req_id, ret, out, olen);
+				return true;
+			}
+		}
 		session_respond(d->session, p, req_id, ret, NULL, 0);
 		return true;
 	}

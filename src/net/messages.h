@@ -31,8 +31,8 @@
  *
  * Invite gossip between coordinators (single-use invites live in each
  * coordinator's ledger, net/invite_ledger.h; reusable keys ride the roster).
- * All take struct net_msg_invite; the responses are empty, the status says
- * what the receiver's ledger holds:
+ * All take struct net_msg_invite; the responses are empty unless said
+ * otherwise, the status says what the receiver's ledger holds:
  *   CTL_MSG_INVITE_SHARE (10)
  *       request  {1: room bin32, 2: invite id uint, 4: bound hostname str
  *                (absent: none), 6: secret hash bin32, 7: expires uint}: an
@@ -43,7 +43,8 @@
  *       request  {1: room, 2: invite id, 8: joiner bin32}: "burned for
  *                JOINER"; the sender asks before it admits (see
  *                daemon/networks.c) and tells again after
- *       status   0 burned here too, -EALREADY used by another joiner,
+ *       status   0 burned here too, -EALREADY used by another joiner (the
+ *                body names it: {1: room, 2: invite id, 8: joiner}),
  *                -EKEYREVOKED revoked, -ENOENT unknown (share it first)
  *   CTL_MSG_INVITE_REVOKED (12)
  *       request  {1: room, 2: invite id}

@@ -2,13 +2,25 @@
 # Invite gossip between co-coordinators (issue 5): a grants b the network
 # key and b gets a's invites; a single-use code a minted is redeemed through
 # b while a is stopped; when a comes back it learns the code is used and
-# refuses it; a code b minted and a revoked is refused by b.
+# refuses it; a code b minted and a revoked is refused by b; one code
+# redeemed at a and at b at the same moment admits exactly one joiner (three
+# rounds), also when both have burned it before either hears of the other
+# (two more rounds: the lower joiner id wins); ledgers survive a restart.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nat_lib.sh"
 
+HELPERS=$(dirname "$RAY")/tests
+[ -x "$HELPERS/invite_rotate" ] || fail "no helpers in $HELPERS (run make tests)"
+ROUNDS=3	    # the codes race as they come
+CROSSED_ROUNDS=5 # rounds 4 and 5: each coordinator holds its claim 1.5 s
+
 nat_inet
 nat_relay
-nat_public_nodes 2 a b c d
+racers=()
+for r in $(seq "$CROSSED_ROUNDS"); do
+	racers+=("r${r}x" "r${r}y")
+done
+nat_public_nodes 2 a b c d "${racers[@]}"
 
 run ray_on a create --name net4 --hostname alpha >/dev/null
 run ray_on b join "$(json_get a .code invite net4)" --hostname beta >/dev/null
@@ -30,6 +42,8 @@ json_get a . invite net4 >"$T_DIR/x.json"
 x_id=$(jq -r .id "$T_DIR/x.json")
 x_code=$(jq -r .code "$T_DIR/x.json")
 wait_for 10 "b to have invite $x_id" invite_is b "$x_id" open
+[ "$("$HELPERS/invite_rotate" --list "$x_code" | tr '\n' ' ')" = "${NODE_ID[a]} ${NODE_ID[b]} " ] ||
+	fail "the code does not name a, then b: $("$HELPERS/invite_rotate" --list "$x_code")"
 [ "$(json_get b ".invites[] | select(.id == $x_id) | .reusable" invite net4 --list)" = false ] ||
 	fail "the shared invite is not single-use at b"
 
@@ -68,13 +82,73 @@ run ray_on d join "$(jq -r .code "$T_DIR/early.json")" --hostname delta >/dev/nu
 wait_for 10 "b to burn the early invite" invite_is b "$early" used
 invite_is a "$early" used || fail "a did not burn its early invite"
 
-log "ledgers survive a restart"
-daemon_stop b
-daemon_start b --relay "$RELAY_URL"
-invite_is b "$x_id" used || fail "b forgot invite $x_id"
-invite_is b "$y_id" revoked || fail "b forgot invite $y_id"
+# ids NODE: the sorted member ids of net4 in NODE's roster
+ids() { json_get "$1" '[.networks[0].members[].id] | sort | join(" ")' status; }
+ids_are() { [ "$(ids "$1")" = "$2" ]; }
+race_round() {
+	local r=$1 x=r${1}x y=r${1}y id code rotated before want rc_x rc_y pid_x pid_y winner loser
+	log "round $r: $x redeems a's new code at a, $y the same code at b, at once"
+	json_get a . invite net4 >"$T_DIR/race-$r.json"
+	id=$(jq -r .id "$T_DIR/race-$r.json")
+	code=$(jq -r .code "$T_DIR/race-$r.json")
+	wait_for 10 "b to have invite $id" invite_is b "$id" open
+	rotated=$("$HELPERS/invite_rotate" "$code")
+	before=$(ids a)
+	wait_for 10 "b to have a's roster" ids_are b "$before"
+	timeout 40 ip netns exec "$T_ID-$x" "$RAY" --socket "$(node_socket "$x")" join "$code" \
+		>"$T_DIR/join-$x.out" 2>"$T_DIR/join-$x.err" &
+	pid_x=$!
+	timeout 40 ip netns exec "$T_ID-$y" "$RAY" --socket "$(node_socket "$y")" join "$rotated" \
+		>"$T_DIR/join-$y.out" 2>"$T_DIR/join-$y.err" &
+	pid_y=$!
+	rc_x=0
+	wait "$pid_x" || rc_x=$?
+	rc_y=0
+	wait "$pid_y" || rc_y=$?
+	log "$x: exit $rc_x $(cat "$T_DIR/join-$x.err")"
+	log "$y: exit $rc_y $(cat "$T_DIR/join-$y.err")"
+	if [ "$rc_x" -eq 0 ] && [ "$rc_y" -ne 0 ]; then
+		winner=$x loser=$y
+	elif [ "$rc_y" -eq 0 ] && [ "$rc_x" -ne 0 ]; then
+		winner=$y loser=$x
+	else
+		fail "round $r: exit statuses $rc_x and $rc_y, want exactly one 0"
+	fi
+	grep -q "used already" "$T_DIR/join-$loser.err" ||
+		fail "round $r: $loser failed without 'used already': $(cat "$T_DIR/join-$loser.err")"
+	want=$(printf '%s\n' $before "${NODE_ID[$winner]}" | sort | tr '\n' ' ')
+	want=${want% }
+	wait_for 10 "a to list $winner" ids_are a "$want"
+	wait_for 10 "b to list $winner" ids_are b "$want"
+	sleep 1 # no late admission of the loser at either
+	ids_are a "$want" || fail "round $r: a lists $(ids a)"
+	ids_are b "$want" || fail "round $r: b lists $(ids b)"
+	json_get "$loser" '.networks | length == 0' status >/dev/null || fail "$loser is in a network"
+	invite_is a "$id" used || fail "round $r: invite $id is not used at a"
+	invite_is b "$id" used || fail "round $r: invite $id is not used at b"
+	log "round $r: $winner joined, $loser was refused"
+}
+for r in $(seq "$ROUNDS"); do
+	race_round "$r"
+done
 
-for n in a b c d; do
+log "ledgers survive a restart; the coordinators now hold each claim a while, so two cross"
+daemon_stop a
+daemon_stop b
+RAYFISH_TEST_CLAIM_DELAY_MS=1500 daemon_start a
+RAYFISH_TEST_CLAIM_DELAY_MS=1500 daemon_start b
+for n in a b; do
+	invite_is "$n" "$x_id" used || fail "$n forgot invite $x_id"
+	invite_is "$n" "$y_id" revoked || fail "$n forgot invite $y_id"
+done
+wait_for 20 "a and b to reach each other" in_ns a ping -c 1 -W 1 \
+	"$(json_get a '.networks[0].members[] | select(.hostname == "beta") | .ipv4' status)"
+for r in $(seq $((ROUNDS + 1)) "$CROSSED_ROUNDS"); do
+	race_round "$r"
+done
+grep -q "is claimed at" "$T_DIR/a.log" "$T_DIR/b.log" || fail "no two claims crossed"
+
+for n in a b c d "${racers[@]}"; do
 	daemon_stop "$n"
 done
 log "PASS networks_gossip"
