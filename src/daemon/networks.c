@@ -1057,7 +1057,7 @@ static void network_gossip_targets(struct daemon *d, struct network *n)
 
 static void network_gossip_answer(void *arg, int status, const uint8_t *body, size_t len);
 
-/* Send IT to P: the invite's state in the ledger now. -ENOENT: nothing to
+/* Send IT to P: the invite's state in the ledger now. -ENODATA: nothing to
  * tell (gone from the ledger, or a reusable key). */
 static int network_gossip_send(struct daemon *d, struct network *n, struct network_gossip_item *it,
 			       struct peer *p)
@@ -1071,7 +1071,7 @@ static int network_gossip_send(struct daemon *d, struct network *n, struct netwo
 	int ret;
 
 	if (!e || e->reusable)
-		return -ENOENT;
+		return -ENODATA;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -1097,16 +1097,18 @@ static int network_gossip_send(struct daemon *d, struct network *n, struct netwo
 	ctl_codec_writer_init(&w, body, sizeof(body));
 	net_msg_invite_encode(&w, &m);
 	ctl_codec_writer_data(&w, &len);
-	ret = session_request(d->session, p, c->method, body, len, NETWORKS_GOSSIP_TIMEOUT_NS,
-			      network_gossip_answer, c);
-	if (ret < 0) {
-		free(c);
-		return ret;
-	}
+	/* in flight before it is: a failing channel may answer at once, and
+	 * the answer may move IT */
 	it->in_flight = true;
 	it->again = false;
 	it->seq = c->seq;
-	return 0;
+	ret = session_request(d->session, p, c->method, body, len, NETWORKS_GOSSIP_TIMEOUT_NS,
+			      network_gossip_answer, c);
+	if (ret < 0) {
+		it->in_flight = false;
+		free(c);
+	}
+	return ret;
 }
 
 static void network_gossip_pump(struct daemon *d, struct network *n)
@@ -1146,8 +1148,11 @@ static void network_gossip_pump(struct daemon *d, struct network *n)
 			continue;
 		}
 		p = session_peer_by_node_id(d->session, t->id);
+		t->in_flight++;
 		ret = p ? network_gossip_send(d, n, it, p) : -ENOTCONN;
-		if (ret == -ENOENT) {
+		if (ret < 0)
+			t->in_flight--;
+		if (ret == -ENODATA) {
 			network_gossip_drop(n, it);
 			continue;
 		}
@@ -1155,8 +1160,6 @@ static void network_gossip_pump(struct daemon *d, struct network *n)
 			network_gossip_failed(t);
 			if (!next || t->not_before_ms < next)
 				next = t->not_before_ms;
-		} else {
-			t->in_flight++;
 		}
 		i++;
 	}
@@ -1352,6 +1355,7 @@ static int networks_join_refusal(int ret)
 	case -ECANCELED:
 		/* on the wire -ECANCELED would read as "request cancelled" */
 		return -EKEYREVOKED;
+	case -EKEYREVOKED: /* so another coordinator said */
 	case -ENOENT:
 	case -ESTALE:
 	case -EALREADY:
@@ -1639,6 +1643,7 @@ static int network_claim_start(struct daemon *d, struct network *n, const uint8_
 	memcpy(c->joiner, joiner, 32);
 	c->req_id = req_id;
 	c->join = *m;
+	sodium_memzero(c->join.secret, sizeof(c->join.secret)); /* checked already */
 	c->entry = *entry;
 	/* linked, and one count of our own until every request is out: a
 	 * failing channel may answer one at once */
