@@ -531,6 +531,26 @@ static int cmd_firewall(struct cli *cli, int argc, char **argv)
 	return cli_firewall(cli, argc, argv);
 }
 
+/* Joins by room id a coordinator has yet to approve. */
+static void print_pending_joins(const json_t *joins)
+{
+	const json_t *j;
+	size_t i;
+
+	json_array_foreach(joins, i, j)
+	{
+		time_t since = (time_t)json_integer_value(json_object_get(j, "since"));
+		char when[32];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&since));
+		printf("  pending join %s%s%s: waiting for a coordinator's approval since %s\n",
+		       cli_json_str(j, "room_id"),
+		       json_is_string(json_object_get(j, "name")) ? " as " : "",
+		       json_is_string(json_object_get(j, "name")) ? cli_json_str(j, "name") : "",
+		       when);
+	}
+}
+
 static void print_networks(const json_t *networks)
 {
 	const json_t *n, *m;
@@ -612,9 +632,11 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 		printf("  ipv6  %s\n", cli_json_str(r, "ipv6"));
 		print_dns(json_object_get(r, "dns"));
 		print_firewall(json_object_get(r, "firewall"));
-		if (json_array_size(networks) == 0)
+		if (json_array_size(networks) == 0 &&
+		    json_array_size(json_object_get(r, "pending_joins")) == 0)
 			printf("  networks: none (ray create, or ray join CODE)\n");
 		print_networks(networks);
+		print_pending_joins(json_object_get(r, "pending_joins"));
 		print_relays(json_object_get(r, "relays"), json_object_get(r, "public_endpoint"));
 		print_peers(json_object_get(r, "peers"));
 	}

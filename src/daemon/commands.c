@@ -132,6 +132,7 @@ static json_t *cmd_status(struct daemon *d, json_t *args, const struct ipc_calle
 	addresses_json(d, r);
 	json_object_set_new(r, "state", json_string(d->active ? "up" : "down"));
 	json_object_set_new(r, "networks", networks_status(d));
+	json_object_set_new(r, "pending_joins", networks_pending_joins(d));
 	for (struct peer *p = session_peers(d->session); p; p = p->next)
 		json_array_append_new(peers, peer_json(d, p));
 	json_object_set_new(r, "peers", peers);

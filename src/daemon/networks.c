@@ -47,6 +47,15 @@
 #define NETWORKS_REQUEST_LIFE_MS   (3600 * 1000ull)
 #define NETWORKS_PENDING_RETRY_MS  5000
 #define NETWORKS_SYNC_RETRY_MS	   500
+#define NETWORKS_GOSSIP_TARGETS	   16 /* other coordinators kept in step */
+#define NETWORKS_GOSSIP_QUEUE_MAX  16384
+#define NETWORKS_GOSSIP_WINDOW	   8 /* requests in flight per coordinator */
+#define NETWORKS_GOSSIP_TIMEOUT_NS (10000ull * 1000000)
+#define NETWORKS_GOSSIP_RETRY_MS   2000
+#define NETWORKS_GOSSIP_BACKOFF_MS 60000
+#define NETWORKS_CLAIM_TIMEOUT_NS  (3000ull * 1000000)
+#define NETWORKS_JOIN_FILE_MAX	   (64u << 10)
+#define NETWORKS_JOIN_FILE_VERSION 1
 
 /* Someone asked to join a closed network by its room id. */
 struct networks_request {
@@ -54,6 +63,41 @@ struct networks_request {
 	uint8_t id[32];
 	char hostname[GROUP_HOSTNAME_MAX + 1];
 	uint64_t when_ms;
+};
+
+/* Another coordinator of a network, as invite gossip sees it. */
+struct network_gossip_target {
+	uint8_t id[32];
+	unsigned in_flight, fails;
+	uint64_t not_before_ms; /* backing off after a failure */
+};
+
+/* Invite INVITE's state, still to be told to coordinator TO. */
+struct network_gossip_item {
+	uint8_t to[32];
+	uint32_t invite;
+	uint32_t seq; /* of the request in flight */
+	bool in_flight;
+	bool again;	  /* the state changed while in flight: send again */
+	bool share_first; /* TO does not know the invite: share it, then the rest */
+};
+
+/* A single-use invite burned here for JOINER, whose admission waits for the
+ * other coordinators' word (networks_admit). */
+struct networks_claim {
+	struct networks_claim *next;
+	struct network *n;
+	uint64_t timer; /* test-only: the claim waits (RAYFISH_TEST_CLAIM_DELAY_MS) */
+	uint32_t seq;
+	uint8_t joiner[32];
+	uint32_t req_id; /* the JOIN to answer */
+	struct net_msg_join join;
+	struct invite_ledger_entry entry;
+	unsigned waiting; /* answers still to come */
+	int verdict;	  /* 0, or another coordinator's -EALREADY / -EKEYREVOKED */
+	bool lost;	  /* we gave the invite to a lower joiner id meanwhile */
+	bool has_holder;  /* with -EALREADY: the joiner it is used by there */
+	uint8_t holder[32];
 };
 
 struct network {
@@ -81,6 +125,15 @@ struct network {
 	struct daemon *d;
 	/* join requests waiting for approval (closed network, by room id) */
 	struct networks_request requests[NETWORKS_REQUESTS_MAX];
+	/* coordinators: invite gossip to the others */
+	struct network_gossip_target targets[NETWORKS_GOSSIP_TARGETS];
+	unsigned ntargets;
+	struct network_gossip_item *outbox;
+	size_t noutbox, outbox_cap;
+	uint32_t gossip_seq;
+	uint64_t gossip_timer, gossip_due_ms;
+	struct networks_claim *claims;
+	uint32_t claim_seq;
 };
 
 /* `ray join`, waiting for a coordinator's answer. */
@@ -98,6 +151,8 @@ struct networks_join {
 	uint64_t retry_timer;		   /* waiting for approval: ask again then */
 	uint64_t waiting_since_ms;
 	bool auto_accept_firewall; /* install the coordinators' suggested rules */
+	bool restored;		   /* read from STATE_DIR/joins/ at start: ask again */
+	bool in_flight;		   /* our JOIN request is in the session */
 };
 
 static uint64_t wall_ms(void)
@@ -143,6 +198,19 @@ static void network_free(struct network *n)
 	}
 	if (n->retry_timer)
 		loop_timer_cancel(n->d->loop, n->retry_timer);
+	if (n->gossip_timer)
+		loop_timer_cancel(n->d->loop, n->gossip_timer);
+	free(n->outbox);
+	while (n->claims) {
+		/* their answers find no claim and are dropped */
+		struct networks_claim *c = n->claims;
+
+		n->claims = c->next;
+		if (c->timer)
+			loop_timer_cancel(n->d->loop, c->timer);
+		sodium_memzero(c, sizeof(*c));
+		free(c);
+	}
 	group_free(n->group);
 	free(n->blob);
 	invite_ledger_free(n->ledger);
@@ -597,6 +665,7 @@ static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t
 static void networks_remove(struct daemon *d, struct network *n);
 static int networks_take_grant(struct daemon *d, struct peer *p, const struct net_msg_grant *g);
 static void networks_retry(struct loop *loop, void *arg);
+static void network_gossip_schedule(struct network *n, uint64_t delay_ms);
 static int network_drop_member(struct daemon *d, struct network *n, const uint8_t id[32]);
 static int network_rename_member(struct daemon *d, struct network *n, const uint8_t id[32],
 				 const char *wish, char assigned[GROUP_HOSTNAME_MAX + 1]);
@@ -651,6 +720,8 @@ static void networks_blob_answer(void *arg, int status, const uint8_t *body, siz
 	log_info("network %s: roster updated (%u members)", n->alias, group_member_count(n->group));
 	network_save(r->d, n);
 	networks_apply(r->d);
+	/* a new coordinator is told our invites */
+	network_gossip_schedule(n, 0);
 	/* more changes were announced meanwhile */
 	if (n->want_version > group_version(n->group) && !n->retry_timer) {
 		n->attempts = 0;
@@ -823,6 +894,459 @@ static void networks_sync_all(struct daemon *d, struct network *n, const uint8_t
 	}
 }
 
+/* ---- invite gossip between coordinators ----------------------------------- */
+
+/* Single-use invites live in each coordinator's ledger. A coordinator tells
+ * the others what it minted (INVITE_SHARE), burned (INVITE_USED) or revoked
+ * (INVITE_REVOKED), so that any of them admits with any code and a used
+ * code is used at all of them. What is to be told waits in a per-network
+ * outbox, one item per (coordinator, invite), until that coordinator
+ * answers; the message is picked from the ledger when it is sent, so it
+ * always carries the latest state. At start, and whenever a member becomes
+ * a coordinator, it is told every live invite: the outbox itself need not
+ * be persisted. */
+
+struct networks_gossip_ctx {
+	struct daemon *d;
+	uint8_t room[32];
+	uint8_t to[32];
+	uint32_t invite, method, seq;
+};
+
+static struct network_gossip_target *network_gossip_target(struct network *n, const uint8_t id[32])
+{
+	for (unsigned i = 0; i < n->ntargets; i++) {
+		if (memcmp(n->targets[i].id, id, 32) == 0)
+			return &n->targets[i];
+	}
+	return NULL;
+}
+
+static struct network_gossip_item *network_gossip_find(struct network *n, const uint8_t to[32],
+						       uint32_t invite)
+{
+	for (size_t i = 0; i < n->noutbox; i++) {
+		if (n->outbox[i].invite == invite && memcmp(n->outbox[i].to, to, 32) == 0)
+			return &n->outbox[i];
+	}
+	return NULL;
+}
+
+static void network_gossip_drop(struct network *n, struct network_gossip_item *it)
+{
+	*it = n->outbox[--n->noutbox];
+}
+
+/* The claim under way for INVITE, if any: its burn here is not final. */
+static struct networks_claim *network_claim_of(struct network *n, uint32_t invite)
+{
+	for (struct networks_claim *c = n->claims; c; c = c->next) {
+		if (c->join.invite_id == invite)
+			return c;
+	}
+	return NULL;
+}
+
+/* Tell TO invite INVITE's state (again, if it changed while in flight). */
+static void network_gossip_enqueue(struct network *n, const uint8_t to[32], uint32_t invite)
+{
+	struct network_gossip_item *it = network_gossip_find(n, to, invite);
+
+	if (it) {
+		it->again = it->in_flight;
+		return;
+	}
+	if (n->noutbox == n->outbox_cap) {
+		size_t cap = n->outbox_cap ? n->outbox_cap * 2 : 64;
+		struct network_gossip_item *grown;
+
+		if (cap > NETWORKS_GOSSIP_QUEUE_MAX ||
+		    !(grown = realloc(n->outbox, cap * sizeof(*grown)))) {
+			/* the next start tells it everything again */
+			log_warn("network %s: invite gossip queue full; dropping an update",
+				 n->alias);
+			return;
+		}
+		n->outbox = grown;
+		n->outbox_cap = cap;
+	}
+	it = &n->outbox[n->noutbox++];
+	memset(it, 0, sizeof(*it));
+	memcpy(it->to, to, 32);
+	it->invite = invite;
+}
+
+static void network_gossip_enqueue_all(struct network *n, uint32_t invite)
+{
+	for (unsigned i = 0; i < n->ntargets; i++)
+		network_gossip_enqueue(n, n->targets[i].id, invite);
+}
+
+static void network_gossip_run(struct loop *loop, void *arg);
+
+/* Run the outbox in DELAY_MS (or sooner, if it is due sooner already). */
+static void network_gossip_schedule(struct network *n, uint64_t delay_ms)
+{
+	uint64_t due = loop_now_ms() + delay_ms;
+
+	if (n->gossip_timer && n->gossip_due_ms <= due)
+		return;
+	if (n->gossip_timer)
+		loop_timer_cancel(n->d->loop, n->gossip_timer);
+	n->gossip_timer = loop_timer_add(n->d->loop, delay_ms, network_gossip_run, n);
+	n->gossip_due_ms = due;
+}
+
+static void network_gossip_failed(struct network_gossip_target *t)
+{
+	unsigned shift = t->fails < 5 ? t->fails : 5;
+	uint64_t delay = (uint64_t)NETWORKS_GOSSIP_RETRY_MS << shift;
+
+	t->fails++;
+	t->not_before_ms =
+		loop_now_ms() +
+		(delay < NETWORKS_GOSSIP_BACKOFF_MS ? delay : NETWORKS_GOSSIP_BACKOFF_MS);
+}
+
+/* The other coordinators are those of the verified roster. One that is new
+ * here (also every one at start) is told every live single-use invite. */
+static void network_gossip_targets(struct daemon *d, struct network *n)
+{
+	struct network_gossip_target keep[NETWORKS_GOSSIP_TARGETS];
+	bool fresh[NETWORKS_GOSSIP_TARGETS] = {false};
+	uint64_t now = wall_ms() / 1000;
+	const struct invite_ledger_entry *e;
+	unsigned nkeep = 0;
+	size_t count;
+
+	for (unsigned k = 0; k < group_member_count(n->group) && nkeep < NETWORKS_GOSSIP_TARGETS;
+	     k++) {
+		const struct group_member *m = group_member_at(n->group, k);
+		struct network_gossip_target *t;
+
+		if (!m->coordinator || memcmp(m->id, d->identity.sign_public, 32) == 0)
+			continue;
+		t = network_gossip_target(n, m->id);
+		if (t) {
+			keep[nkeep] = *t;
+		} else {
+			memset(&keep[nkeep], 0, sizeof(keep[0]));
+			memcpy(keep[nkeep].id, m->id, 32);
+			fresh[nkeep] = true;
+		}
+		nkeep++;
+	}
+	memcpy(n->targets, keep, nkeep * sizeof(keep[0]));
+	n->ntargets = nkeep;
+	for (size_t i = 0; i < n->noutbox;) {
+		if (network_gossip_target(n, n->outbox[i].to))
+			i++;
+		else
+			network_gossip_drop(n, &n->outbox[i]);
+	}
+	e = invite_ledger_list(n->ledger, &count);
+	for (unsigned t = 0; t < nkeep; t++) {
+		if (!fresh[t])
+			continue;
+		for (size_t i = 0; i < count; i++) {
+			if (!e[i].reusable && e[i].expires > now)
+				network_gossip_enqueue(n, n->targets[t].id, e[i].id);
+		}
+	}
+}
+
+static void network_gossip_answer(void *arg, int status, const uint8_t *body, size_t len);
+
+/* Send IT to P: the invite's state in the ledger now. -ENODATA: nothing to
+ * tell (gone from the ledger, or a reusable key). */
+static int network_gossip_send(struct daemon *d, struct network *n, struct network_gossip_item *it,
+			       struct peer *p)
+{
+	const struct invite_ledger_entry *e = invite_ledger_find(n->ledger, it->invite);
+	struct net_msg_invite m = {.id = it->invite};
+	struct networks_gossip_ctx *c;
+	struct ctl_codec_writer w;
+	uint8_t body[256];
+	size_t len;
+	int ret;
+
+	if (!e || e->reusable)
+		return -ENODATA;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	memcpy(m.room, n->room, 32);
+	if (it->share_first || e->state == INVITE_LEDGER_OPEN) {
+		c->method = CTL_MSG_INVITE_SHARE;
+		m.has_share = true;
+		memcpy(m.secret_hash, e->secret_hash, 32);
+		m.expires = e->expires;
+		snprintf(m.hostname, sizeof(m.hostname), "%s", e->hostname);
+	} else if (e->state == INVITE_LEDGER_USED) {
+		c->method = CTL_MSG_INVITE_USED;
+		m.has_joiner = true;
+		memcpy(m.joiner, e->used_by, 32);
+	} else {
+		c->method = CTL_MSG_INVITE_REVOKED;
+	}
+	c->d = d;
+	memcpy(c->room, n->room, 32);
+	memcpy(c->to, it->to, 32);
+	c->invite = it->invite;
+	c->seq = ++n->gossip_seq;
+	ctl_codec_writer_init(&w, body, sizeof(body));
+	net_msg_invite_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	/* in flight before it is: a failing channel may answer at once, and
+	 * the answer may move IT */
+	it->in_flight = true;
+	it->again = false;
+	it->seq = c->seq;
+	ret = session_request(d->session, p, c->method, body, len, NETWORKS_GOSSIP_TIMEOUT_NS,
+			      network_gossip_answer, c);
+	if (ret < 0) {
+		it->in_flight = false;
+		free(c);
+	}
+	return ret;
+}
+
+static void network_gossip_pump(struct daemon *d, struct network *n)
+{
+	uint64_t now = loop_now_ms(), next = 0;
+
+	if (!n->coordinator || !n->ledger) {
+		n->noutbox = 0;
+		n->ntargets = 0;
+		return;
+	}
+	network_gossip_targets(d, n);
+	for (size_t i = 0; i < n->noutbox;) {
+		struct network_gossip_item *it = &n->outbox[i];
+		struct network_gossip_target *t = network_gossip_target(n, it->to);
+		struct peer *p;
+		int ret;
+
+		if (!t) {
+			network_gossip_drop(n, it);
+			continue;
+		}
+		/* nothing about an invite being claimed: its state is not final */
+		if (it->in_flight || network_claim_of(n, it->invite)) {
+			i++;
+			continue;
+		}
+		if (t->not_before_ms > now) {
+			if (!next || t->not_before_ms < next)
+				next = t->not_before_ms;
+			i++;
+			continue;
+		}
+		/* one that does not answer gets one request at a time */
+		if (t->in_flight >= (t->fails ? 1 : NETWORKS_GOSSIP_WINDOW)) {
+			i++;
+			continue;
+		}
+		p = session_peer_by_node_id(d->session, t->id);
+		t->in_flight++;
+		ret = p ? network_gossip_send(d, n, it, p) : -ENOTCONN;
+		if (ret < 0)
+			t->in_flight--;
+		if (ret == -ENODATA) {
+			network_gossip_drop(n, it);
+			continue;
+		}
+		if (ret < 0) {
+			network_gossip_failed(t);
+			if (!next || t->not_before_ms < next)
+				next = t->not_before_ms;
+		}
+		i++;
+	}
+	if (next)
+		network_gossip_schedule(n, next > now ? next - now : 0);
+}
+
+static void network_gossip_run(struct loop *loop, void *arg)
+{
+	struct network *n = arg;
+
+	(void)loop;
+	n->gossip_timer = 0;
+	network_gossip_pump(n->d, n);
+}
+
+static void network_gossip_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct networks_gossip_ctx *c = arg;
+	struct network *n = networks_by_room(c->d, c->room);
+	const struct invite_ledger_entry *e;
+	struct network_gossip_target *t;
+	struct network_gossip_item *it;
+	char who[NODE_ID_TEXT_LEN + 1];
+
+	(void)body;
+	(void)len;
+	if (!n || !n->coordinator)
+		goto out; /* gone, or the daemon is stopping */
+	t = network_gossip_target(n, c->to);
+	if (t && t->in_flight)
+		t->in_flight--;
+	it = network_gossip_find(n, c->to, c->invite);
+	if (!it || !it->in_flight || it->seq != c->seq)
+		goto kick;
+	it->in_flight = false;
+	e = invite_ledger_find(n->ledger, c->invite);
+	if (t && status != -ETIMEDOUT && status != -ECANCELED) {
+		t->fails = 0;
+		t->not_before_ms = 0;
+	}
+	switch (status) {
+	case 0:
+		it->share_first = false;
+		/* a share of an invite that is closed here is followed by its state */
+		if (!it->again &&
+		    !(e && c->method == CTL_MSG_INVITE_SHARE && e->state != INVITE_LEDGER_OPEN))
+			network_gossip_drop(n, it);
+		break;
+	case -ENOENT:
+		/* it does not know the invite (share it first), or, answering a
+		 * share, holds no ledger of this network */
+		if (c->method != CTL_MSG_INVITE_SHARE)
+			it->share_first = true;
+		else
+			network_gossip_drop(n, it);
+		break;
+	case -EEXIST:
+		keytext_format_node_id(c->to, who);
+		log_warn("network %s: coordinator %.8s has another invite with id %u; this one is "
+			 "not shared with it",
+			 n->alias, who, c->invite);
+		network_gossip_drop(n, it);
+		break;
+	case -EALREADY:
+	case -EKEYREVOKED:
+		/* closed there: if we are behind, its own gossip tells us */
+		network_gossip_drop(n, it);
+		break;
+	default:
+		if (t)
+			network_gossip_failed(t);
+		if (!t)
+			network_gossip_drop(n, it);
+	}
+kick:
+	/* from a fresh turn of the loop: this may run inside a peer's removal */
+	network_gossip_schedule(n, 0);
+out:
+	free(c);
+}
+
+/* Invite gossip from P. Only a coordinator of the network on our verified
+ * roster may send it. Returns the status to answer. */
+static int networks_take_gossip(struct daemon *d, struct peer *p, uint32_t method,
+				const struct net_msg_invite *m)
+{
+	struct network *n = networks_by_room(d, m->room);
+	const struct group_member *sender = n ? group_member_by_id(n->group, p->node_id) : NULL;
+	uint64_t now = wall_ms() / 1000;
+	const struct invite_ledger_entry *e;
+	struct network_gossip_target *t;
+	struct networks_claim *claim;
+	bool fresh;
+	char name[16];
+	int ret;
+
+	peer_short_name(p, name);
+	if (!n || p->stranger || !sender || !sender->coordinator) {
+		log_warn("invite gossip from %s, not a coordinator of that network: ignored", name);
+		return -EPERM;
+	}
+	if (!n->coordinator)
+		return -ENOENT; /* no ledger here (yet) */
+	switch (method) {
+	case CTL_MSG_INVITE_SHARE:
+		if (!m->has_share)
+			return -EBADMSG;
+		ret = invite_ledger_add_shared(n->ledger, m->id, m->secret_hash, m->expires,
+					       m->hostname, now);
+		if (ret == -EEXIST)
+			log_warn("network %s: %s shared invite %u, but that id is another invite "
+				 "here: refused",
+				 n->alias, name, m->id);
+		if (ret == 0)
+			log_info("network %s: invite %u shared by %s", n->alias, m->id, name);
+		if (ret == 1) {
+			/* known: if it is closed here, the sender is behind */
+			e = invite_ledger_find(n->ledger, m->id);
+			if (e->state != INVITE_LEDGER_OPEN)
+				network_gossip_enqueue(n, p->node_id, m->id);
+			ret = 0;
+		}
+		break;
+	case CTL_MSG_INVITE_USED:
+		if (!m->has_joiner)
+			return -EBADMSG;
+		e = invite_ledger_find(n->ledger, m->id);
+		fresh = e && e->state == INVITE_LEDGER_OPEN;
+		ret = invite_ledger_mark_used(n->ledger, m->id, m->joiner, now);
+		claim = network_claim_of(n, m->id);
+		if (ret == -EALREADY && claim && !claim->lost &&
+		    memcmp(m->joiner, claim->joiner, 32) < 0) {
+			/* Two coordinators are each asking about their own joiner
+			 * with the same code: the lower joiner id gets it, at both. */
+			log_info(
+				"network %s: invite %u is claimed at %s too; the other joiner gets "
+				"it",
+				n->alias, m->id, name);
+			claim->lost = true;
+			invite_ledger_restore(n->ledger, m->id, claim->joiner);
+			ret = invite_ledger_mark_used(n->ledger, m->id, m->joiner, now);
+			fresh = ret == 0;
+		}
+		if (ret == 0 && fresh)
+			log_info("network %s: invite %u used (at %s)", n->alias, m->id, name);
+		break;
+	case CTL_MSG_INVITE_REVOKED:
+		ret = invite_ledger_revoke(n->ledger, m->id, now);
+		if (ret == 0)
+			log_info("network %s: invite %u revoked (by %s)", n->alias, m->id, name);
+		if (ret == -ECANCELED)
+			ret = 0; /* here too already */
+		break;
+	case CTL_MSG_INVITE_RESTORED:
+		if (!m->has_joiner)
+			return -EBADMSG;
+		ret = invite_ledger_restore(n->ledger, m->id, m->joiner);
+		if (ret == -EINVAL)
+			ret = 0; /* open here already */
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret == -ECANCELED)
+		ret = -EKEYREVOKED; /* on the wire -ECANCELED reads as "request cancelled" */
+	else if (ret == -EINVAL)
+		ret = -EEXIST; /* a reusable key here */
+	if (ret == 0) {
+		int err = network_save(d, n);
+
+		if (err < 0) {
+			log_warn("network %s: cannot save the invite ledger: %s", n->alias,
+				 strerror(-err));
+			ret = err; /* the sender tries again */
+		}
+	}
+	/* it answers us: whatever waits for it goes now */
+	t = network_gossip_target(n, p->node_id);
+	if (t && t->fails) {
+		t->fails = 0;
+		t->not_before_ms = 0;
+	}
+	network_gossip_schedule(n, 0);
+	return ret;
+}
+
 /* ---- requests from peers -------------------------------------------------- */
 
 static int networks_join_refusal(int ret)
@@ -831,6 +1355,7 @@ static int networks_join_refusal(int ret)
 	case -ECANCELED:
 		/* on the wire -ECANCELED would read as "request cancelled" */
 		return -EKEYREVOKED;
+	case -EKEYREVOKED: /* so another coordinator said */
 	case -ENOENT:
 	case -ESTALE:
 	case -EALREADY:
@@ -879,14 +1404,270 @@ static int network_request_note(struct network *n, const uint8_t id[32], const c
 	return -EINPROGRESS;
 }
 
-static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg_join *m,
-			  struct network **out)
+/* Put JOINER on N's roster; an invite in M was redeemed here already (ENTRY
+ * the ledger's copy, or a reusable key). Saved, published, applied, told. On
+ * failure the invite is restored. */
+static int network_admit_member(struct daemon *d, struct network *n, const uint8_t joiner[32],
+				const struct net_msg_join *m,
+				const struct invite_ledger_entry *entry)
+{
+	const char *wish = m->hostname[0] ? m->hostname : NULL;
+	const struct group_member *mem;
+	char name[NODE_ID_TEXT_LEN + 1];
+	int ret;
+
+	if (m->has_invite && entry->hostname[0] && !entry->reusable)
+		wish = entry->hostname;
+	if (m->has_invite && entry->reusable)
+		ret = group_member_add_key(n->group, joiner, m->invite_id, wish, wall_ms(), &mem);
+	else
+		ret = group_member_add(n->group, joiner, wish, false, wall_ms(), &mem);
+	if (ret == 0 && m->has_invite && !entry->reusable && entry->hostname[0] &&
+	    strcmp(mem->hostname, entry->hostname) != 0) {
+		/* the invite bound a hostname someone else has: undo, keep it */
+		group_member_remove(n->group, joiner);
+		ret = -EADDRINUSE;
+	}
+	if (ret < 0) {
+		if (m->has_invite)
+			invite_ledger_restore(n->ledger, m->invite_id, joiner);
+		return ret;
+	}
+	ret = network_commit(d, n);
+	if (ret < 0) {
+		/* not saved means not admitted */
+		group_member_remove(n->group, joiner);
+		network_encode(n);
+		if (m->has_invite)
+			invite_ledger_restore(n->ledger, m->invite_id, joiner);
+		return ret;
+	}
+	keytext_format_node_id(joiner, name);
+	log_info("network %s: %.10s joined as %s", n->alias, name, mem->hostname);
+	if (m->has_invite && !entry->reusable) {
+		network_gossip_enqueue_all(n, m->invite_id);
+		network_gossip_schedule(n, 0);
+	}
+	network_publish(d, n);
+	networks_apply(d);
+	networks_sync_all(d, n, joiner);
+	return 0;
+}
+
+static void networks_respond_blob(struct daemon *d, struct peer *p, uint32_t req_id,
+				  const struct network *n);
+
+static void networks_noop_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	(void)arg;
+	(void)status;
+	(void)body;
+	(void)len;
+}
+
+/* The body of invite gossip METHOD about invite ID for JOINER. */
+static size_t network_gossip_body(struct network *n, uint32_t id, const uint8_t joiner[32],
+				  uint8_t *body, size_t cap)
+{
+	struct net_msg_invite m = {.id = id, .has_joiner = true};
+	struct ctl_codec_writer w;
+	size_t len;
+
+	memcpy(m.room, n->room, 32);
+	memcpy(m.joiner, joiner, 32);
+	ctl_codec_writer_init(&w, body, cap);
+	net_msg_invite_encode(&w, &m);
+	ctl_codec_writer_data(&w, &len);
+	return len;
+}
+
+struct networks_claim_ctx {
+	struct daemon *d;
+	uint8_t room[32];
+	uint32_t seq;
+};
+
+/* Every other coordinator has answered the claim C (or not, in time): admit
+ * its joiner, or refuse it, and answer its JOIN. */
+static void network_claim_done(struct daemon *d, struct network *n, struct networks_claim *c)
+{
+	struct networks_claim **pos;
+	uint64_t now = wall_ms() / 1000;
+	struct peer *p;
+	int ret = c->lost ? -EALREADY : c->verdict;
+
+	for (pos = &n->claims; *pos; pos = &(*pos)->next) {
+		if (*pos == c) {
+			*pos = c->next;
+			break;
+		}
+	}
+	if (ret == 0) {
+		ret = network_admit_member(d, n, c->joiner, &c->join, &c->entry);
+		if (ret < 0) {
+			/* the others burned it for this joiner too: best effort */
+			uint8_t body[160];
+			size_t len = network_gossip_body(n, c->join.invite_id, c->joiner, body,
+							 sizeof(body));
+
+			for (unsigned i = 0; i < n->ntargets; i++) {
+				p = session_peer_by_node_id(d->session, n->targets[i].id);
+				if (p)
+					session_request(d->session, p, CTL_MSG_INVITE_RESTORED,
+							body, len, NETWORKS_GOSSIP_TIMEOUT_NS,
+							networks_noop_answer, NULL);
+			}
+		}
+	} else {
+		/* Another coordinator has it used or revoked: so do we. Used
+		 * by the joiner it names, whose own claim then meets no
+		 * objection here; ours stays burned meanwhile, so no joiner
+		 * gets in here before its gossip arrives. */
+		if (ret == -EKEYREVOKED &&
+		    invite_ledger_restore(n->ledger, c->join.invite_id, c->joiner) == 0)
+			invite_ledger_revoke(n->ledger, c->join.invite_id, now);
+		if (ret == -EALREADY && !c->lost && c->has_holder &&
+		    invite_ledger_restore(n->ledger, c->join.invite_id, c->joiner) == 0 &&
+		    invite_ledger_mark_used(n->ledger, c->join.invite_id, c->holder, now) < 0)
+			invite_ledger_mark_used(n->ledger, c->join.invite_id, c->joiner, now);
+		network_save(d, n);
+		log_info("network %s: invite %u is %s at another coordinator; join refused",
+			 n->alias, c->join.invite_id, ret == -EKEYREVOKED ? "revoked" : "used");
+	}
+	p = session_peer_by_node_id(d->session, c->joiner);
+	if (p && ret < 0)
+		session_respond(d->session, p, c->req_id, networks_join_refusal(ret), NULL, 0);
+	else if (p)
+		networks_respond_blob(d, p, c->req_id, n);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+	network_gossip_schedule(n, 0);
+}
+
+static void network_claim_answer(void *arg, int status, const uint8_t *body, size_t len)
+{
+	struct networks_claim_ctx *x = arg;
+	struct network *n = networks_by_room(x->d, x->room);
+	struct networks_claim *c = NULL;
+
+	for (c = n ? n->claims : NULL; c && c->seq != x->seq; c = c->next)
+		;
+	if (!c)
+		goto out;
+	/* -ENOENT (it does not know the invite), silence: no objection; the
+	 * outbox tells it afterwards */
+	if ((status == -EALREADY || status == -EKEYREVOKED) && !c->verdict) {
+		struct net_msg_invite held;
+
+		c->verdict = status;
+		if (status == -EALREADY && net_msg_invite_decode(body, len, &held) == 0 &&
+		    held.has_joiner && held.id == c->join.invite_id &&
+		    memcmp(held.joiner, c->joiner, 32) != 0) {
+			c->has_holder = true;
+			memcpy(c->holder, held.joiner, 32);
+		}
+	}
+	if (--c->waiting == 0)
+		network_claim_done(x->d, n, c);
+out:
+	free(x);
+}
+
+/* Ask every other coordinator about claim C (INVITE_USED); one that is away
+ * is told later, by the outbox. */
+static void network_claim_send(struct daemon *d, struct network *n, struct networks_claim *c)
+{
+	uint8_t body[160];
+	size_t len = network_gossip_body(n, c->join.invite_id, c->joiner, body, sizeof(body));
+
+	/* lost already (while held): nothing to claim */
+	for (unsigned i = 0; i < n->ntargets && !c->lost; i++) {
+		struct peer *p = session_peer_by_node_id(d->session, n->targets[i].id);
+		struct networks_claim_ctx *x;
+
+		if (!p || n->targets[i].fails || !(x = calloc(1, sizeof(*x))))
+			continue;
+		x->d = d;
+		memcpy(x->room, n->room, 32);
+		x->seq = c->seq;
+		c->waiting++;
+		if (session_request(d->session, p, CTL_MSG_INVITE_USED, body, len,
+				    NETWORKS_CLAIM_TIMEOUT_NS, network_claim_answer, x) < 0) {
+			c->waiting--;
+			free(x);
+		}
+	}
+	/* our own count: no one to ask after all, or all answered already */
+	if (--c->waiting == 0)
+		network_claim_done(d, n, c);
+}
+
+static void network_claim_fire(struct loop *loop, void *arg)
+{
+	struct networks_claim *c = arg;
+
+	(void)loop;
+	c->timer = 0;
+	network_claim_send(c->n->d, c->n, c);
+}
+
+/* Before a single-use invite burned here admits JOINER, the other
+ * coordinators hear of it (INVITE_USED) and may object: it is used or
+ * revoked there. Two coordinators claiming one code for two joiners at once
+ * settle on the lower joiner id (networks_take_gossip). So a code admits once
+ * while the coordinators reach each other; one that is away is told later.
+ * Returns 1 (asking; the JOIN is answered then), 0 (no other coordinator:
+ * admit now) or a refusal. */
+static int network_claim_start(struct daemon *d, struct network *n, const uint8_t joiner[32],
+			       uint32_t req_id, const struct net_msg_join *m,
+			       const struct invite_ledger_entry *entry)
+{
+	const char *delay = getenv("RAYFISH_TEST_CLAIM_DELAY_MS");
+	const struct group_member *holder;
+	struct networks_claim *c;
+
+	/* a hostname the invite binds, taken: refused before anyone is asked */
+	holder = entry->hostname[0] ? group_member_by_hostname(n->group, entry->hostname) : NULL;
+	if (holder && memcmp(holder->id, joiner, 32) != 0) {
+		invite_ledger_restore(n->ledger, m->invite_id, joiner);
+		return -EADDRINUSE;
+	}
+	network_gossip_targets(d, n);
+	if (!n->ntargets)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return 0; /* admit alone, as with every other coordinator away */
+	c->n = n;
+	c->seq = ++n->claim_seq;
+	memcpy(c->joiner, joiner, 32);
+	c->req_id = req_id;
+	c->join = *m;
+	sodium_memzero(c->join.secret, sizeof(c->join.secret)); /* checked already */
+	c->entry = *entry;
+	/* linked, and one count of our own until every request is out: a
+	 * failing channel may answer one at once */
+	c->waiting = 1;
+	c->next = n->claims;
+	n->claims = c;
+	/* Test-only: hold the claim, so that two coordinators' claims cross. */
+	if (delay && *delay && strtoul(delay, NULL, 10) > 0 && strtoul(delay, NULL, 10) <= 10000) {
+		log_warn("test setting: a claim waits %lu ms", strtoul(delay, NULL, 10));
+		c->timer = loop_timer_add(d->loop, strtoul(delay, NULL, 10), network_claim_fire, c);
+		if (c->timer)
+			return 1;
+	}
+	network_claim_send(d, n, c);
+	return 1;
+}
+
+/* A JOIN from P. Returns 0 (admitted, or in already), 1 (the answer comes
+ * later, network_claim_done) or a refusal. */
+static int networks_admit(struct daemon *d, struct peer *p, uint32_t req_id,
+			  const struct net_msg_join *m, struct network **out)
 {
 	struct network *n = networks_by_room(d, m->room);
-	struct invite_ledger_entry entry;
-	const struct group_member *mem;
-	const char *wish = m->hostname[0] ? m->hostname : NULL;
-	char name[16];
+	struct invite_ledger_entry entry = {0};
 	int ret;
 
 	if (!n || !n->coordinator)
@@ -912,42 +1693,15 @@ static int networks_admit(struct daemon *d, struct peer *p, const struct net_msg
 		}
 		if (ret < 0)
 			return ret;
-		if (entry.hostname[0] && !entry.reusable)
-			wish = entry.hostname;
+		if (!entry.reusable) {
+			ret = network_claim_start(d, n, p->node_id, req_id, m, &entry);
+			if (ret != 0)
+				return ret;
+		}
 	} else if (!group_is_open(n->group)) {
 		return network_request_note(n, p->node_id, m->hostname);
 	}
-	if (m->has_invite && entry.reusable)
-		ret = group_member_add_key(n->group, p->node_id, m->invite_id, wish, wall_ms(),
-					   &mem);
-	else
-		ret = group_member_add(n->group, p->node_id, wish, false, wall_ms(), &mem);
-	if (ret == 0 && m->has_invite && !entry.reusable && entry.hostname[0] &&
-	    strcmp(mem->hostname, entry.hostname) != 0) {
-		/* the invite bound a hostname someone else has: undo, keep it */
-		group_member_remove(n->group, p->node_id);
-		ret = -EADDRINUSE;
-	}
-	if (ret < 0) {
-		if (m->has_invite)
-			invite_ledger_restore(n->ledger, m->invite_id, p->node_id);
-		return ret;
-	}
-	ret = network_commit(d, n);
-	if (ret < 0) {
-		/* not saved means not admitted */
-		group_member_remove(n->group, p->node_id);
-		network_encode(n);
-		if (m->has_invite)
-			invite_ledger_restore(n->ledger, m->invite_id, p->node_id);
-		return ret;
-	}
-	peer_short_name(p, name);
-	log_info("network %s: %s joined as %s", n->alias, name, mem->hostname);
-	network_publish(d, n);
-	networks_apply(d);
-	networks_sync_all(d, n, p->node_id);
-	return 0;
+	return network_admit_member(d, n, p->node_id, m, &entry);
 }
 
 static void networks_respond_blob(struct daemon *d, struct peer *p, uint32_t req_id,
@@ -978,7 +1732,10 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 			session_respond(d->session, p, req_id, -EBADMSG, NULL, 0);
 			return true;
 		}
-		ret = networks_admit(d, p, &join, &n);
+		ret = networks_admit(d, p, req_id, &join, &n);
+		sodium_memzero(&join, sizeof(join));
+		if (ret == 1)
+			return true; /* answered when the other coordinators have */
 		if (ret < 0)
 			session_respond(d->session, p, req_id, networks_join_refusal(ret), NULL, 0);
 		else
@@ -991,6 +1748,39 @@ bool networks_on_request(struct daemon *d, struct peer *p, uint32_t req_id, uint
 		if (ret == 0)
 			ret = networks_take_grant(d, p, &grant);
 		sodium_memzero(&grant, sizeof(grant));
+		session_respond(d->session, p, req_id, ret, NULL, 0);
+		return true;
+	}
+	case CTL_MSG_INVITE_SHARE:
+	case CTL_MSG_INVITE_USED:
+	case CTL_MSG_INVITE_REVOKED:
+	case CTL_MSG_INVITE_RESTORED: {
+		struct net_msg_invite inv;
+
+		ret = net_msg_invite_decode(body, len, &inv);
+		if (ret == 0)
+			ret = networks_take_gossip(d, p, method, &inv);
+		if (ret == -EALREADY && method == CTL_MSG_INVITE_USED) {
+			/* whom it is used by here: a claimer that lost takes that */
+			const struct invite_ledger_entry *e;
+			struct ctl_codec_writer w;
+			uint8_t out[160];
+			size_t olen;
+
+			n = networks_by_room(d, inv.room);
+			e = n && n->ledger ? invite_ledger_find(n->ledger, inv.id) : NULL;
+			if (e && e->has_used_by) {
+				inv.has_share = false;
+				inv.hostname[0] = '\0';
+				inv.has_joiner = true;
+				memcpy(inv.joiner, e->used_by, 32);
+				ctl_codec_writer_init(&w, out, sizeof(out));
+				net_msg_invite_encode(&w, &inv);
+				ctl_codec_writer_data(&w, &olen);
+				session_respond(d->session, p, req_id, ret, out, olen);
+				return true;
+			}
+		}
 		session_respond(d->session, p, req_id, ret, NULL, 0);
 		return true;
 	}
@@ -1245,6 +2035,11 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 		network_publish(d, n);
 		networks_sync_all(d, n, NULL);
 	}
+	if (ret >= 0 && !reusable) {
+		/* the other coordinators admit with it too */
+		network_gossip_enqueue_all(n, code.id);
+		network_gossip_schedule(n, 0);
+	}
 	if (ret < 0) {
 		invite_ledger_revoke(n->ledger, code.id, wall_ms() / 1000);
 		return ipc_response_error("cannot save the invite: %s", strerror(-ret));
@@ -1252,6 +2047,239 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 	return ipc_response_ok(json_pack("{s:I, s:s, s:I, s:b}", "id", (json_int_t)code.id, "code",
 					 text, "expires", (json_int_t)code.expires, "reusable",
 					 reusable));
+}
+
+/* ---- joins waiting for approval, on disk ---------------------------------- */
+
+/* A join by room id that a coordinator queued for approval is kept in
+ * STATE_DIR/joins/ROOM.json (0600) until it is admitted, refused or an hour
+ * old, so that a restart of this daemon keeps asking:
+ *
+ *   {"version": 1, "room": "<room id>", "name": "<alias>" | "",
+ *    "hostname": "<wish>" | "", "coordinators": ["<node id>", ...],
+ *    "relays": ["http://...", ...], "since": <unix ms>,
+ *    "auto_accept_firewall": false}
+ */
+
+static void networks_join_path(struct daemon *d, const uint8_t room[32], char out[PATH_MAX])
+{
+	char text[INVITE_ROOM_ID_LEN + 1];
+
+	invite_room_id_format(room, text);
+	snprintf(out, PATH_MAX, "%s/joins/%s.json", d->options.state_dir, text);
+}
+
+static int networks_join_save(struct networks_join *j)
+{
+	char path[PATH_MAX], dir[PATH_MAX], room[INVITE_ROOM_ID_LEN + 1], *text = NULL;
+	json_t *o = NULL, *coords = json_array(), *relays = json_array();
+	int ret = -ENOMEM;
+
+	if (!coords || !relays)
+		goto out;
+	for (unsigned i = 0; i < j->code.ncoordinators; i++) {
+		char id[NODE_ID_TEXT_LEN + 1];
+
+		keytext_format_node_id(j->code.coordinators[i], id);
+		if (json_array_append_new(coords, json_string(id)) < 0)
+			goto out;
+	}
+	for (unsigned i = 0; i < j->code.nrelays; i++) {
+		if (json_array_append_new(relays, json_string(j->code.relays[i])) < 0)
+			goto out;
+	}
+	invite_room_id_format(j->code.network_key, room);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:O, s:O, s:I, s:b}", "version",
+		      NETWORKS_JOIN_FILE_VERSION, "room", room, "name", j->alias, "hostname",
+		      j->code.hostname, "coordinators", coords, "relays", relays, "since",
+		      (json_int_t)j->waiting_since_ms, "auto_accept_firewall",
+		      j->auto_accept_firewall);
+	if (!o || !(text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS)))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/joins", j->d->options.state_dir);
+	ret = file_mkdirs(dir, 0700);
+	if (ret < 0)
+		goto out;
+	networks_join_path(j->d, j->code.network_key, path);
+	ret = file_write_atomic(path, text, strlen(text), 0600);
+out:
+	free(text);
+	json_decref(o);
+	json_decref(coords);
+	json_decref(relays);
+	return ret;
+}
+
+static void networks_join_unlink(struct networks_join *j)
+{
+	char path[PATH_MAX];
+
+	networks_join_path(j->d, j->code.network_key, path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", path, strerror(errno));
+}
+
+/* A string of at most MAX bytes (no NUL inside) at KEY, or NULL. */
+static const char *networks_json_str(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v) || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	return json_string_value(v);
+}
+
+static int networks_join_parse(json_t *o, struct networks_join *j)
+{
+	static const char *const keys[] = {
+		"version",	"room",	  "name",  "hostname",
+		"coordinators", "relays", "since", "auto_accept_firewall"};
+	const char *room, *name, *host;
+	json_t *coords, *relays, *v;
+	size_t i;
+
+	if (!json_is_object(o) || json_object_size(o) != sizeof(keys) / sizeof(keys[0]))
+		return -EINVAL;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!json_object_get(o, keys[i]))
+			return -EINVAL;
+	}
+	v = json_object_get(o, "version");
+	if (!json_is_integer(v) || json_integer_value(v) != NETWORKS_JOIN_FILE_VERSION)
+		return -EINVAL;
+	room = networks_json_str(o, "room", INVITE_ROOM_ID_LEN);
+	name = networks_json_str(o, "name", sizeof(j->alias) - 1);
+	host = networks_json_str(o, "hostname", INVITE_HOSTNAME_MAX);
+	if (!room || invite_room_id_parse(room, j->code.network_key) < 0 || !name ||
+	    (*name && !group_hostname_valid(name)) || !host ||
+	    (*host && !group_hostname_valid(host)))
+		return -EINVAL;
+	snprintf(j->alias, sizeof(j->alias), "%s", name);
+	snprintf(j->code.hostname, sizeof(j->code.hostname), "%s", host);
+	coords = json_object_get(o, "coordinators");
+	relays = json_object_get(o, "relays");
+	if (!json_is_array(coords) || json_array_size(coords) > INVITE_COORDINATORS_MAX ||
+	    !json_is_array(relays) || json_array_size(relays) > INVITE_RELAYS_MAX)
+		return -EINVAL;
+	json_array_foreach(coords, i, v)
+	{
+		if (!json_is_string(v) ||
+		    keytext_parse_node_id(json_string_value(v), j->code.coordinators[i]) < 0)
+			return -EINVAL;
+		j->code.ncoordinators++;
+	}
+	json_array_foreach(relays, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) > INVITE_URL_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return -EINVAL;
+		snprintf(j->code.relays[i], sizeof(j->code.relays[i]), "%s", json_string_value(v));
+		j->code.nrelays++;
+	}
+	v = json_object_get(o, "since");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return -EINVAL;
+	j->waiting_since_ms = (uint64_t)json_integer_value(v);
+	v = json_object_get(o, "auto_accept_firewall");
+	if (!json_is_boolean(v))
+		return -EINVAL;
+	j->auto_accept_firewall = json_is_true(v);
+	return 0;
+}
+
+static int networks_join_load_file(struct daemon *d, const char *path, char *err, size_t err_len)
+{
+	struct networks_join *j = calloc(1, sizeof(*j));
+	char *text = NULL, room[INVITE_ROOM_ID_LEN + 1];
+	json_t *o = NULL;
+	size_t len;
+	int ret;
+
+	if (!j)
+		return -ENOMEM;
+	ret = file_read_all(path, NETWORKS_JOIN_FILE_MAX, &text, &len);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot read %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	ret = networks_join_parse(o, j);
+	if (ret < 0) {
+		snprintf(err, err_len, "%s is damaged; fix or remove it", path);
+		goto out;
+	}
+	j->d = d;
+	invite_room_id_format(j->code.network_key, room);
+	if (networks_by_room(d, j->code.network_key)) {
+		networks_join_unlink(j); /* admitted as we went down */
+		goto out;
+	}
+	if (wall_ms() - j->waiting_since_ms >= NETWORKS_REQUEST_LIFE_MS) {
+		log_info("join of %s: no coordinator approved it within an hour; giving up", room);
+		networks_join_unlink(j);
+		goto out;
+	}
+	for (struct networks_join *q = d->networks.joins; q; q = q->next) {
+		if (memcmp(q->code.network_key, j->code.network_key, 32) == 0)
+			goto out; /* the same file twice cannot happen; be safe */
+	}
+	j->by_room = true;
+	j->restored = true;
+	j->next = d->networks.joins;
+	d->networks.joins = j;
+	log_info("join of %s: still waiting for approval (since %llu s ago)", room,
+		 (unsigned long long)((wall_ms() - j->waiting_since_ms) / 1000));
+	j = NULL;
+out:
+	json_decref(o);
+	free(text);
+	free(j);
+	return ret;
+}
+
+static int networks_joins_load(struct daemon *d, char *err, size_t err_len)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *e;
+	DIR *dp;
+	int ret = 0;
+
+	snprintf(dir, sizeof(dir), "%s/joins", d->options.state_dir);
+	dp = opendir(dir);
+	if (!dp)
+		return errno == ENOENT ? 0 : -errno;
+	file_remove_stale_temps(dir);
+	while ((e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		ret = networks_join_load_file(d, path, err, err_len);
+		if (ret < 0)
+			break;
+	}
+	closedir(dp);
+	return ret;
+}
+
+json_t *networks_pending_joins(struct daemon *d)
+{
+	json_t *list = json_array();
+
+	for (struct networks_join *j = d->networks.joins; j; j = j->next) {
+		char room[INVITE_ROOM_ID_LEN + 1];
+
+		if (!j->by_room || !j->waiting_since_ms || j->dead)
+			continue;
+		invite_room_id_format(j->code.network_key, room);
+		json_array_append_new(list, json_pack("{s:s, s:I, s:s?}", "room_id", room, "since",
+						      (json_int_t)(j->waiting_since_ms / 1000),
+						      "name", j->alias[0] ? j->alias : NULL));
+	}
+	return list;
 }
 
 static void networks_join_finish(struct networks_join *j, json_t *response)
@@ -1264,6 +2292,9 @@ static void networks_join_finish(struct networks_join *j, json_t *response)
 			break;
 		}
 	}
+	/* admitted, refused or given up: no longer waiting */
+	if (j->by_room && j->waiting_since_ms)
+		networks_join_unlink(j);
 	if (j->req) {
 		ipc_request_reply(j->req, response);
 	} else {
@@ -1327,6 +2358,7 @@ static void networks_join_answer(void *arg, int status, const uint8_t *body, siz
 		free(j);
 		return;
 	}
+	j->in_flight = false;
 	if (status == -ETIMEDOUT || status == -ECANCELED) {
 		networks_join_ask(j); /* the next coordinator, or give up */
 		return;
@@ -1336,12 +2368,18 @@ static void networks_join_answer(void *arg, int status, const uint8_t *body, siz
 		/* Queued: tell the user now, keep asking until approved. */
 		if (j->req) {
 			char room[INVITE_ROOM_ID_LEN + 1];
+			int ret;
 
 			invite_room_id_format(j->code.network_key, room);
 			ipc_request_reply(j->req, ipc_response_ok(json_pack("{s:b, s:s}", "pending",
 									    1, "room_id", room)));
 			j->req = NULL;
 			j->waiting_since_ms = wall_ms();
+			/* a restart of this daemon keeps asking */
+			ret = networks_join_save(j);
+			if (ret < 0)
+				log_warn("join of %s: cannot save the waiting request: %s", room,
+					 strerror(-ret));
 		}
 		j->tried = 0;
 		j->retry_timer =
@@ -1412,6 +2450,14 @@ static void networks_join_ask(struct networks_join *j)
 			relays_resolve(d, id);
 		}
 	}
+	if (!p && j->waiting_since_ms &&
+	    wall_ms() - j->waiting_since_ms < NETWORKS_REQUEST_LIFE_MS) {
+		/* waiting for approval: a coordinator away now answers later */
+		j->tried = 0;
+		j->retry_timer =
+			loop_timer_add(d->loop, NETWORKS_PENDING_RETRY_MS, networks_join_retry, j);
+		return;
+	}
 	if (!p) {
 		networks_join_finish(j, ipc_response_error("no coordinator of this network "
 							   "answered; is it online?"));
@@ -1426,8 +2472,9 @@ static void networks_join_ask(struct networks_join *j)
 	net_msg_join_encode(&w, &m);
 	ctl_codec_writer_data(&w, &len);
 	sodium_memzero(&m, sizeof(m));
-	if (session_request(d->session, p, CTL_MSG_JOIN, body, len, NETWORKS_JOIN_TIMEOUT_NS,
-			    networks_join_answer, j) < 0)
+	j->in_flight = session_request(d->session, p, CTL_MSG_JOIN, body, len,
+				       NETWORKS_JOIN_TIMEOUT_NS, networks_join_answer, j) == 0;
+	if (!j->in_flight)
 		networks_join_ask(j);
 	sodium_memzero(body, sizeof(body));
 }
@@ -1493,6 +2540,16 @@ json_t *networks_cmd_join(struct daemon *d, struct ipc_request *req, json_t *arg
 	if (networks_by_room(d, j->code.network_key)) {
 		free(j);
 		return ipc_response_error("this node is already in that network");
+	}
+	for (struct networks_join *q = d->networks.joins; q; q = q->next) {
+		if (memcmp(q->code.network_key, j->code.network_key, 32) == 0 && !q->dead) {
+			sodium_memzero(&j->code, sizeof(j->code));
+			free(j);
+			return ipc_response_error(
+				"a join of that network is under way already%s",
+				q->waiting_since_ms ? " (waiting for a coordinator's approval)"
+						    : "");
+		}
 	}
 	if (j->code.expires && j->code.expires <= wall_ms() / 1000) {
 		free(j);
@@ -1701,6 +2758,10 @@ json_t *networks_cmd_invites(struct daemon *d, json_t *args)
 			return ipc_response_error("--revoke needs an invite id");
 		ret = invite_ledger_revoke(n->ledger, (uint32_t)json_integer_value(revoke),
 					   wall_ms() / 1000);
+		if (ret == 0) {
+			network_gossip_enqueue_all(n, (uint32_t)json_integer_value(revoke));
+			network_gossip_schedule(n, 0);
+		}
 		if (group_key_remove(n->group, (uint32_t)json_integer_value(revoke)) == 0) {
 			group_bump_version(n->group, wall_ms());
 			if (network_encode(n) == 0) {
@@ -1869,6 +2930,7 @@ static int networks_take_grant(struct daemon *d, struct peer *p, const struct ne
 	}
 	log_info("network %s: this node is a coordinator now", n->alias);
 	networks_apply(d);
+	network_gossip_schedule(n, 0);
 	return 0;
 }
 
@@ -1906,6 +2968,8 @@ static void networks_grant_answer(void *arg, int status, const uint8_t *body, si
 	log_info("network %s: %s is a coordinator now", n->alias, g->hostname);
 	network_publish(g->d, n);
 	networks_sync_all(g->d, n, NULL);
+	/* ... and gets our whole ledger */
+	network_gossip_schedule(n, 0);
 	ipc_request_reply(g->req, ipc_response_ok(json_pack("{s:s, s:s}", "network", n->alias,
 							    "coordinator", g->hostname)));
 out:
@@ -2147,9 +3211,9 @@ int networks_load(struct daemon *d, char *err, size_t err_len)
 
 	snprintf(dir, sizeof(dir), "%s/networks", d->options.state_dir);
 	dp = opendir(dir);
-	if (!dp)
-		return errno == ENOENT ? 0 : -errno;
-	while ((e = readdir(dp))) {
+	if (!dp && errno != ENOENT)
+		return -errno;
+	while (dp && (e = readdir(dp))) {
 		size_t len = strlen(e->d_name);
 
 		if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
@@ -2160,11 +3224,15 @@ int networks_load(struct daemon *d, char *err, size_t err_len)
 		if (ret < 0)
 			break;
 	}
-	closedir(dp);
+	if (dp)
+		closedir(dp);
 	if (ret == 0 && d->networks.n) {
 		log_info("%u networks loaded", d->networks.n);
 		networks_apply(d);
 	}
+	/* after the networks: a join admitted meanwhile is done */
+	if (ret == 0)
+		ret = networks_joins_load(d, err, err_len);
 	return ret;
 }
 
@@ -2192,9 +3260,17 @@ void networks_start(struct daemon *d)
 {
 	/* What the relays hold first: another coordinator may have changed
 	 * the roster while this node was away. */
-	for (unsigned i = 0; i < d->networks.n; i++)
+	for (unsigned i = 0; i < d->networks.n; i++) {
 		networks_refresh(d, d->networks.list[i], NULL);
+		/* the other coordinators hear our whole ledger */
+		network_gossip_schedule(d->networks.list[i], 0);
+	}
 	d->networks.timer = loop_timer_add(d->loop, NETWORKS_TICK_MS, networks_tick, d);
+	/* joins still waiting for approval ask again, now that relays run */
+	for (struct networks_join *j = d->networks.joins; j; j = j->next) {
+		if (j->restored && !j->retry_timer)
+			j->retry_timer = loop_timer_add(d->loop, 0, networks_join_retry, j);
+	}
 }
 
 void networks_stop(struct daemon *d)
@@ -2214,9 +3290,9 @@ void networks_stop(struct daemon *d)
 			ipc_request_reply(j->req,
 					  ipc_response_error("the daemon is shutting down"));
 		sodium_memzero(&j->code, sizeof(j->code));
-		if (j->record_req || j->retry_timer) {
-			/* looking the network up, or waiting to ask again: no
-			 * session request in flight */
+		if (!j->in_flight) {
+			/* looking the network up, waiting to ask again, or
+			 * restored and not asked yet: no session request */
 			if (j->record_req)
 				record_client_cancel(j->record_req);
 			if (j->retry_timer)

@@ -94,5 +94,8 @@ json_t *networks_cmd_leave(struct daemon *d, json_t *args);
 json_t *networks_cmd_invites(struct daemon *d, json_t *args);
 /* For `ray status`: one object per network with its members. */
 json_t *networks_status(struct daemon *d);
+/* For `ray status`: joins by room id waiting for approval, [{room_id, since
+ * (unix seconds), name}]; they are kept in STATE_DIR/joins/ across restarts. */
+json_t *networks_pending_joins(struct daemon *d);
 
 #endif

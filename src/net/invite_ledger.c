@@ -212,6 +212,58 @@ int invite_ledger_restore(struct invite_ledger *l, uint32_t id,
 	return 0;
 }
 
+int invite_ledger_add_shared(struct invite_ledger *l, uint32_t id,
+			     const uint8_t secret_hash[INVITE_HASH_LEN], uint64_t expires,
+			     const char *hostname, uint64_t now)
+{
+	struct invite_ledger_entry *e = invite_ledger_lookup(l, id);
+	int ret;
+
+	if (id == 0 || expires == 0 || expires > INT64_MAX || now > INT64_MAX ||
+	    (hostname && *hostname && !group_hostname_valid(hostname)))
+		return -EINVAL;
+	if (e) {
+		/* a gossiped hash is public; no need for constant time */
+		if (e->reusable || memcmp(e->secret_hash, secret_hash, INVITE_HASH_LEN) != 0)
+			return -EEXIST;
+		return 1;
+	}
+	if ((ret = invite_ledger_reserve(l)) < 0)
+		return ret;
+	e = &l->entries[l->n];
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	memcpy(e->secret_hash, secret_hash, INVITE_HASH_LEN);
+	e->created = now;
+	e->expires = expires;
+	e->state = INVITE_LEDGER_OPEN;
+	if (hostname && *hostname)
+		strcpy(e->hostname, hostname);
+	l->n++;
+	return 0;
+}
+
+int invite_ledger_mark_used(struct invite_ledger *l, uint32_t id,
+			    const uint8_t joiner[INVITE_KEY_LEN], uint64_t now)
+{
+	struct invite_ledger_entry *e = invite_ledger_lookup(l, id);
+
+	if (!e)
+		return -ENOENT;
+	if (e->reusable)
+		return -EINVAL;
+	if (e->state == INVITE_LEDGER_REVOKED)
+		return -ECANCELED;
+	if (e->state == INVITE_LEDGER_USED)
+		return memcmp(e->used_by, joiner, INVITE_KEY_LEN) == 0 ? 0 : -EALREADY;
+	e->state = INVITE_LEDGER_USED;
+	e->closed = now;
+	e->uses = 1;
+	e->has_used_by = true;
+	memcpy(e->used_by, joiner, INVITE_KEY_LEN);
+	return 0;
+}
+
 int invite_ledger_revoke(struct invite_ledger *l, uint32_t id, uint64_t now)
 {
 	struct invite_ledger_entry *e = invite_ledger_lookup(l, id);

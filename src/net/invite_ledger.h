@@ -97,6 +97,25 @@ int invite_ledger_restore(struct invite_ledger *l, uint32_t id,
  * -ECANCELED already revoked. */
 int invite_ledger_revoke(struct invite_ledger *l, uint32_t id, uint64_t now);
 
+/* Invites another coordinator minted (its INVITE_SHARE): a single-use
+ * invite ID with the SECRET_HASH of its secret, EXPIRES (not 0) and bound
+ * HOSTNAME (NULL or "" for none), open, created NOW. Ids are random 32-bit
+ * numbers picked by each minter, so two coordinators rarely pick the same;
+ * when they do, the entry here is kept. Returns 0 added, 1 known already
+ * (same id and hash: its state is left as it is), -EEXIST the id belongs to
+ * another invite here (or a reusable one), -EINVAL (id 0, expiry 0, bad
+ * hostname), -ENOSPC or -ENOMEM. */
+int invite_ledger_add_shared(struct invite_ledger *l, uint32_t id,
+			     const uint8_t secret_hash[INVITE_HASH_LEN], uint64_t expires,
+			     const char *hostname, uint64_t now);
+
+/* Another coordinator burned single-use invite ID for JOINER at NOW (its
+ * INVITE_USED): burn it here too. Returns 0 (also when JOINER used it here
+ * already), or -ENOENT unknown id, -EINVAL reusable, -ECANCELED revoked,
+ * -EALREADY used by another joiner. */
+int invite_ledger_mark_used(struct invite_ledger *l, uint32_t id,
+			    const uint8_t joiner[INVITE_KEY_LEN], uint64_t now);
+
 /* Removes finished entries (used, revoked or expired) whose expiry and closing
  * time are both at least KEEP seconds before NOW, so a replayed code keeps
  * getting its precise refusal for that long. Returns how many were removed. */

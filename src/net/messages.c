@@ -3,14 +3,17 @@
 #include <errno.h>
 #include <string.h>
 
-#define KEY_ROOM     1
-#define KEY_INVITE   2
-#define KEY_SECRET   3
-#define KEY_HOSTNAME 4
-#define KEY_VERSION  2
-#define KEY_HASH     2
-#define KEY_BLOB     1
-#define KEY_SECRET64 5
+#define KEY_ROOM       1
+#define KEY_INVITE     2
+#define KEY_SECRET     3
+#define KEY_HOSTNAME   4
+#define KEY_VERSION    2
+#define KEY_HASH       2
+#define KEY_BLOB       1
+#define KEY_SECRET64   5
+#define KEY_SHARE_HASH 6
+#define KEY_EXPIRES    7
+#define KEY_JOINER     8
 
 int net_msg_join_encode(struct ctl_codec_writer *w, const struct net_msg_join *m)
 {
@@ -217,6 +220,95 @@ int net_msg_grant_decode(const uint8_t *buf, size_t len, struct net_msg_grant *m
 		err = ctl_codec_reader_end(&r);
 	if (!err && seen != 3)
 		err = -EBADMSG;
+	if (err)
+		memset(m, 0, sizeof(*m));
+	return err ? -EBADMSG : 0;
+}
+
+int net_msg_invite_encode(struct ctl_codec_writer *w, const struct net_msg_invite *m)
+{
+	size_t hlen = m->has_share ? strnlen(m->hostname, sizeof(m->hostname)) : 0;
+
+	ctl_codec_put_map(w, 2 + (hlen ? 1 : 0) + (m->has_share ? 2 : 0) + (m->has_joiner ? 1 : 0));
+	ctl_codec_put_uint(w, KEY_ROOM);
+	ctl_codec_put_bin(w, m->room, sizeof(m->room));
+	ctl_codec_put_uint(w, KEY_INVITE);
+	ctl_codec_put_uint(w, m->id);
+	if (hlen) {
+		ctl_codec_put_uint(w, KEY_HOSTNAME);
+		ctl_codec_put_str(w, m->hostname, hlen);
+	}
+	if (m->has_share) {
+		ctl_codec_put_uint(w, KEY_SHARE_HASH);
+		ctl_codec_put_bin(w, m->secret_hash, sizeof(m->secret_hash));
+		ctl_codec_put_uint(w, KEY_EXPIRES);
+		ctl_codec_put_uint(w, m->expires);
+	}
+	if (m->has_joiner) {
+		ctl_codec_put_uint(w, KEY_JOINER);
+		ctl_codec_put_bin(w, m->joiner, sizeof(m->joiner));
+	}
+	return ctl_codec_writer_error(w);
+}
+
+int net_msg_invite_decode(const uint8_t *buf, size_t len, struct net_msg_invite *m)
+{
+	struct ctl_codec_reader r;
+	struct ctl_codec_map map;
+	unsigned seen = 0;
+	uint64_t key, v;
+	const char *s;
+	size_t slen;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	ctl_codec_reader_init(&r, buf, len, 0);
+	err = ctl_codec_map_begin(&r, &map);
+	while (!err && (err = ctl_codec_map_next(&r, &map, &key)) > 0) {
+		switch (key) {
+		case KEY_ROOM:
+			err = get_fixed_bin(&r, m->room, sizeof(m->room));
+			seen |= 1;
+			break;
+		case KEY_INVITE:
+			err = ctl_codec_get_uint(&r, &v);
+			if (!err && (v == 0 || v > UINT32_MAX))
+				err = -EBADMSG;
+			m->id = (uint32_t)v;
+			seen |= 2;
+			break;
+		case KEY_HOSTNAME:
+			err = ctl_codec_get_str(&r, &s, &slen);
+			if (!err &&
+			    (slen == 0 || slen > NET_MSG_HOSTNAME_MAX || memchr(s, 0, slen)))
+				err = -EBADMSG;
+			if (!err)
+				memcpy(m->hostname, s, slen);
+			seen |= 4;
+			break;
+		case KEY_SHARE_HASH:
+			err = get_fixed_bin(&r, m->secret_hash, sizeof(m->secret_hash));
+			seen |= 8;
+			break;
+		case KEY_EXPIRES:
+			err = ctl_codec_get_uint(&r, &m->expires);
+			seen |= 16;
+			break;
+		case KEY_JOINER:
+			err = get_fixed_bin(&r, m->joiner, sizeof(m->joiner));
+			m->has_joiner = true;
+			break;
+		default:
+			err = ctl_codec_skip(&r);
+		}
+	}
+	if (!err)
+		err = ctl_codec_reader_end(&r);
+	/* a share is the hash and the expiry together; a hostname belongs to one */
+	if (!err && ((seen & 3) != 3 || (seen & 24) == 8 || (seen & 24) == 16 ||
+		     ((seen & 4) && !(seen & 8))))
+		err = -EBADMSG;
+	m->has_share = (seen & 24) == 24;
 	if (err)
 		memset(m, 0, sizeof(*m));
 	return err ? -EBADMSG : 0;

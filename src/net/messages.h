@@ -29,8 +29,34 @@
  *       response {1: blob bin} whose BLAKE2b-256 is the hash asked for; the
  *                asker checks it
  *
+ * Invite gossip between coordinators (single-use invites live in each
+ * coordinator's ledger, net/invite_ledger.h; reusable keys ride the roster).
+ * All take struct net_msg_invite; the responses are empty unless said
+ * otherwise, the status says what the receiver's ledger holds:
+ *   CTL_MSG_INVITE_SHARE (10)
+ *       request  {1: room bin32, 2: invite id uint, 4: bound hostname str
+ *                (absent: none), 6: secret hash bin32, 7: expires uint}: an
+ *                invite the sender minted (never its secret)
+ *       status   0 stored (or known), -EEXIST the id belongs to another
+ *                invite here (refused), -ENOSPC ledger full
+ *   CTL_MSG_INVITE_USED (11)
+ *       request  {1: room, 2: invite id, 8: joiner bin32}: "burned for
+ *                JOINER"; the sender asks before it admits (see
+ *                daemon/networks.c) and tells again after
+ *       status   0 burned here too, -EALREADY used by another joiner (the
+ *                body names it: {1: room, 2: invite id, 8: joiner}),
+ *                -EKEYREVOKED revoked, -ENOENT unknown (share it first)
+ *   CTL_MSG_INVITE_REVOKED (12)
+ *       request  {1: room, 2: invite id}
+ *       status   0 revoked here too, -EALREADY used, -ENOENT unknown
+ *   CTL_MSG_INVITE_RESTORED (13)
+ *       request  {1: room, 2: invite id, 8: joiner}: the admission of
+ *                JOINER failed after all: open again
+ *       status   0, or -EPERM when another joiner holds it
+ *
  * A message naming a network is answered only for a sender on that
- * network's roster, except JOIN (daemon/networks.c enforces it).
+ * network's roster, except JOIN (daemon/networks.c enforces it); invite
+ * gossip only for one that is a coordinator there.
  *
  * JOIN refusals (negative status): -ENOENT no such network or invite,
  * -ESTALE invite expired, -EALREADY invite used, -EKEYREVOKED invite revoked,
@@ -53,6 +79,10 @@ enum net_msg_method {
 	CTL_MSG_LEAVE = 7,
 	CTL_MSG_RENAME = 8,
 	CTL_MSG_ADMIN_GRANT = 9,
+	CTL_MSG_INVITE_SHARE = 10,
+	CTL_MSG_INVITE_USED = 11,
+	CTL_MSG_INVITE_REVOKED = 12,
+	CTL_MSG_INVITE_RESTORED = 13,
 };
 
 #define NET_MSG_HOSTNAME_MAX 63
@@ -89,6 +119,23 @@ struct net_msg_grant {
 };
 int net_msg_grant_encode(struct ctl_codec_writer *w, const struct net_msg_grant *m);
 int net_msg_grant_decode(const uint8_t *buf, size_t len, struct net_msg_grant *m);
+
+/* Invite gossip. ID is never 0; HAS_SHARE: SECRET_HASH and EXPIRES (and the
+ * optional HOSTNAME) are present; HAS_JOINER: JOINER is. */
+struct net_msg_invite {
+	uint8_t room[32];
+	uint32_t id;
+	bool has_share;
+	uint8_t secret_hash[32];
+	uint64_t expires;
+	char hostname[NET_MSG_HOSTNAME_MAX + 1]; /* "" for none */
+	bool has_joiner;
+	uint8_t joiner[32];
+};
+int net_msg_invite_encode(struct ctl_codec_writer *w, const struct net_msg_invite *m);
+/* 0 or -EBADMSG (no room or id, id 0, a hash without its expiry or the
+ * reverse, a hostname without them, bad lengths). */
+int net_msg_invite_decode(const uint8_t *buf, size_t len, struct net_msg_invite *m);
 
 /* JOIN and BLOB_GET responses: {1: blob}. BLOB points into BUF. */
 int net_msg_blob_encode(struct ctl_codec_writer *w, const uint8_t *blob, size_t len);

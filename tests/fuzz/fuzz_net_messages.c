@@ -52,6 +52,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 	}
+	{
+		struct net_msg_invite v, v2;
+
+		if (net_msg_invite_decode(data, size, &v) == 0) {
+			ctl_codec_writer_init(&w, buf, sizeof(buf));
+			if (net_msg_invite_encode(&w, &v) != 0)
+				abort();
+			ctl_codec_writer_data(&w, &len);
+			if (net_msg_invite_decode(buf, len, &v2) != 0 || memcmp(&v, &v2, sizeof(v)))
+				abort();
+		}
+	}
 	if (net_msg_blob_decode(data, size, &blob, &blen) == 0 &&
 	    (blob < data || blob + blen > data + size))
 		abort();

@@ -4,7 +4,8 @@
 # by mesh IPv4 through the relay and directly; `ray status` lists everyone;
 # a used or expired invite is refused with its own message; an open network
 # admits by room id, a closed one queues the request for a coordinator to
-# accept or deny; every daemon
+# accept or deny (the joiner's daemon restarts while it waits and still gets
+# in with no command); every daemon
 # (one SIGKILLed) comes back into the network with no command.
 #
 #   relay 198.18.0.1 ── inet bridge ── a 198.18.0.2, b .3, c .4, d .5
@@ -73,14 +74,28 @@ grep -q "approval" "$T_DIR/d-join.txt" || fail "d was not told to wait: $(cat "$
 ray_on e join "$room1" --hostname echo >/dev/null
 has_request() { json_get a "[.requests[].hostname] | index(\"$1\") != null" requests net1; }
 wait_for 10 "a to list e's request" has_request echo
+log "e's daemon restarts while its request waits, and keeps asking"
+json_get e ".pending_joins[0].room_id == \"$room1\"" status >/dev/null ||
+	fail "e lists no pending join: $(ray_on e status --json | jq -c .pending_joins)"
+daemon_stop e
+[ -e "$(node_state e)/joins/$room1.json" ] || fail "e's waiting join is not on disk"
+[ "$(stat -c %a "$(node_state e)/joins/$room1.json")" = 600 ] || fail "e's join file is not 0600"
+daemon_start e
+json_get e "[.pending_joins[].room_id] | index(\"$room1\") != null" status >/dev/null ||
+	fail "e forgot its pending join"
+run ray_on e status
 run ray_on a requests net1
 run ray_on a requests net1 deny "$(json_get d .id status)"
 run ray_on a requests net1 accept echo
 wait_for 20 "e to join net1 once approved" json_get e '.networks[0].name == "net1"' status
+json_get e '.pending_joins | length == 0' status >/dev/null || fail "e still lists a pending join"
+[ ! -e "$(node_state e)/joins/$room1.json" ] || fail "e's join file outlived the join"
 e4=$(json_get a '.networks[] | select(.name == "net1") | .members[] | select(.hostname == "echo") | .ipv4' status)
 wait_for 10 "b to reach e" in_ns b ping -c 1 -W 1 "$e4"
 sleep 6 # d asks again meanwhile and is refused
 json_get d '[.networks[].name] | index("net1") == null' status >/dev/null || fail "d got into net1"
+json_get d '.pending_joins | length == 0' status >/dev/null || fail "d, denied, still waits"
+[ ! -e "$(node_state d)/joins/$room1.json" ] || fail "d's join file outlived the refusal"
 if in_ns d ping -c 1 -W 1 "$b4" >/dev/null 2>&1; then fail "d, denied, reaches b"; fi
 
 log "restart: a and b stop, c is killed; all come back into net1 by themselves"

@@ -1,5 +1,6 @@
 /* The coordinator's invite ledger: minting, redeeming once, reuse, revoking,
- * expiry, restoring after a failed admission, pruning, and its JSON form
+ * expiry, restoring after a failed admission, invites shared by and burned
+ * at other coordinators, pruning, and its JSON form
  * (strict on load; never the secret). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -249,6 +250,116 @@ static void test_restore(void **state)
 	assert_int_equal(invite_ledger_redeem(l, c.id, c.secret, NOW + 1, b, NULL), 0);
 	assert_memory_equal(invite_ledger_find(l, c.id)->used_by, b, 32);
 	assert_int_equal(invite_ledger_redeem(l, c.id, c.secret, NOW + 2, a, NULL), -EALREADY);
+	invite_ledger_free(l);
+}
+
+/* Two coordinators' ledgers kept in step by gossip: a share, a burn and a
+ * revoke carry over; ids the minters picked twice are refused, not merged. */
+static void test_shared(void **state)
+{
+	struct invite_ledger *a = ledger(), *b = ledger();
+	const struct invite_ledger_entry *e;
+	struct invite_code c, r, fleet;
+	char *json = NULL;
+	uint8_t hash[32], other[32], j1[32], j2[32];
+	struct invite_ledger *back;
+
+	(void)state;
+	joiner(j1, 0x11);
+	joiner(j2, 0x22);
+	assert_int_equal(invite_ledger_mint(a, NOW, DAY, "printer", false, &c), 0);
+	invite_secret_hash(c.secret, hash);
+	assert_int_equal(invite_ledger_add_shared(b, c.id, hash, c.expires, "printer", NOW + 1), 0);
+	e = invite_ledger_find(b, c.id);
+	assert_non_null(e);
+	assert_memory_equal(e->secret_hash, hash, 32);
+	assert_true(e->expires == NOW + DAY);
+	assert_true(e->created == NOW + 1);
+	assert_false(e->reusable);
+	assert_int_equal(e->state, INVITE_LEDGER_OPEN);
+	assert_string_equal(e->hostname, "printer");
+	/* again: known, nothing changes */
+	assert_int_equal(invite_ledger_add_shared(b, c.id, hash, c.expires, "printer", NOW + 2), 1);
+	assert_true(invite_ledger_find(b, c.id)->created == NOW + 1);
+
+	/* b redeems the code a minted (the secret checks against the hash) */
+	assert_int_equal(invite_ledger_redeem(b, c.id, c.secret, NOW + 3, j1, NULL), 0);
+	/* ... and a learns of it: burned for j1; j1 again is fine, j2 is not */
+	assert_int_equal(invite_ledger_mark_used(a, c.id, j1, NOW + 4), 0);
+	e = invite_ledger_find(a, c.id);
+	assert_int_equal(e->state, INVITE_LEDGER_USED);
+	assert_memory_equal(e->used_by, j1, 32);
+	assert_true(e->closed == NOW + 4);
+	assert_int_equal(e->uses, 1);
+	assert_int_equal(invite_ledger_mark_used(a, c.id, j1, NOW + 5), 0);
+	assert_int_equal(invite_ledger_mark_used(a, c.id, j2, NOW + 5), -EALREADY);
+	assert_int_equal(invite_ledger_redeem(a, c.id, c.secret, NOW + 6, j2, NULL), -EALREADY);
+	/* a share arriving late does not reopen it */
+	assert_int_equal(invite_ledger_add_shared(a, c.id, hash, c.expires, "printer", NOW + 7), 1);
+	assert_int_equal(invite_ledger_find(a, c.id)->state, INVITE_LEDGER_USED);
+	/* restore undoes a gossiped burn for the same joiner only */
+	assert_int_equal(invite_ledger_restore(a, c.id, j2), -EPERM);
+	assert_int_equal(invite_ledger_restore(a, c.id, j1), 0);
+	assert_int_equal(invite_ledger_mark_used(a, c.id, j2, NOW + 8), 0);
+
+	/* a revoke carries over; a revoked invite is not burned */
+	assert_int_equal(invite_ledger_mint(a, NOW, DAY, NULL, false, &r), 0);
+	invite_secret_hash(r.secret, hash);
+	assert_int_equal(invite_ledger_add_shared(b, r.id, hash, r.expires, NULL, NOW), 0);
+	assert_string_equal(invite_ledger_find(b, r.id)->hostname, "");
+	assert_int_equal(invite_ledger_revoke(a, r.id, NOW + 1), 0);
+	assert_int_equal(invite_ledger_revoke(b, r.id, NOW + 2), 0);
+	assert_int_equal(invite_ledger_redeem(b, r.id, r.secret, NOW + 3, j1, NULL), -ECANCELED);
+	assert_int_equal(invite_ledger_mark_used(b, r.id, j1, NOW + 3), -ECANCELED);
+	assert_int_equal(invite_ledger_mark_used(b, r.id + 1, j1, NOW + 3), -ENOENT);
+
+	/* the same id with another secret: ours stays */
+	memset(other, 0x5a, sizeof(other));
+	assert_int_equal(invite_ledger_add_shared(a, c.id, other, NOW + DAY, NULL, NOW), -EEXIST);
+	assert_int_equal(invite_ledger_find(a, c.id)->state, INVITE_LEDGER_USED);
+	/* nor may a share take the id of a reusable key */
+	assert_int_equal(invite_ledger_mint(a, NOW, 0, NULL, true, &fleet), 0);
+	assert_int_equal(invite_ledger_mark_used(a, fleet.id, j1, NOW), -EINVAL);
+	invite_secret_hash(fleet.secret, hash);
+	assert_int_equal(invite_ledger_add_shared(a, fleet.id, hash, NOW + DAY, NULL, NOW),
+			 -EEXIST);
+	/* what a share must carry */
+	assert_int_equal(invite_ledger_add_shared(b, 0, hash, NOW + DAY, NULL, NOW), -EINVAL);
+	assert_int_equal(invite_ledger_add_shared(b, 99, hash, 0, NULL, NOW), -EINVAL);
+	assert_int_equal(invite_ledger_add_shared(b, 99, hash, NOW + DAY, "Bad.Name", NOW),
+			 -EINVAL);
+	assert_int_equal(invite_ledger_add_shared(b, 99, hash, UINT64_MAX, NULL, NOW), -EINVAL);
+	assert_null(invite_ledger_find(b, 99));
+
+	/* both ledgers persist what gossip wrote */
+	assert_int_equal(invite_ledger_to_json(b, &json), 0);
+	assert_int_equal(invite_ledger_from_json(json, strlen(json), &back), 0);
+	assert_int_equal(invite_ledger_find(back, c.id)->state, INVITE_LEDGER_USED);
+	assert_int_equal(invite_ledger_find(back, r.id)->state, INVITE_LEDGER_REVOKED);
+	invite_ledger_free(back);
+	free(json);
+	assert_int_equal(invite_ledger_to_json(a, &json), 0);
+	assert_int_equal(invite_ledger_from_json(json, strlen(json), &back), 0);
+	assert_memory_equal(invite_ledger_find(back, c.id)->used_by, j2, 32);
+	invite_ledger_free(back);
+	free(json);
+	invite_ledger_free(a);
+	invite_ledger_free(b);
+}
+
+static void test_shared_until_full(void **state)
+{
+	struct invite_ledger *l = ledger();
+	uint8_t hash[32] = {7};
+
+	(void)state;
+	for (uint32_t i = 1; i <= INVITE_LEDGER_MAX; i++)
+		assert_int_equal(invite_ledger_add_shared(l, i, hash, NOW + DAY, NULL, NOW), 0);
+	assert_int_equal(
+		invite_ledger_add_shared(l, INVITE_LEDGER_MAX + 1, hash, NOW + DAY, NULL, NOW),
+		-ENOSPC);
+	/* a known one is still known */
+	assert_int_equal(invite_ledger_add_shared(l, 1, hash, NOW + DAY, NULL, NOW), 1);
 	invite_ledger_free(l);
 }
 
@@ -641,6 +752,8 @@ int main(void)
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_restore),
+		cmocka_unit_test(test_shared),
+		cmocka_unit_test(test_shared_until_full),
 		cmocka_unit_test(test_reusable),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_json_round_trip),

@@ -1,5 +1,6 @@
 /* Network control messages: round trips, the join request's rules (a room
- * is required, an invite id comes with its secret), and truncations. */
+ * is required, an invite id comes with its secret), invite gossip's rules (a
+ * share is a hash with its expiry), and truncations. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -146,13 +147,134 @@ static void test_grant(void **state)
 		assert_int_equal(net_msg_grant_decode(buf, i, &out), -EBADMSG);
 }
 
+static void invite_encode(const struct net_msg_invite *m, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct ctl_codec_writer w;
+
+	ctl_codec_writer_init(&w, buf, cap);
+	assert_int_equal(net_msg_invite_encode(&w, m), 0);
+	ctl_codec_writer_data(&w, len);
+}
+
+static void test_invite(void **state)
+{
+	struct net_msg_invite in = {.id = 0xdeadbeef, .has_share = true, .expires = 1700086400},
+			      out;
+	struct ctl_codec_writer w;
+	uint8_t buf[256], room[32] = {1}, hash[32] = {2};
+	size_t len;
+
+	(void)state;
+	/* a share, with and without a bound hostname */
+	memset(in.room, 0x11, sizeof(in.room));
+	memset(in.secret_hash, 0x22, sizeof(in.secret_hash));
+	strcpy(in.hostname, "printer");
+	invite_encode(&in, buf, sizeof(buf), &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(net_msg_invite_decode(buf, i, &out), -EBADMSG);
+	memset(in.hostname, 0, sizeof(in.hostname));
+	invite_encode(&in, buf, sizeof(buf), &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+
+	/* used (a joiner), revoked (the id alone) */
+	memset(&in, 0, sizeof(in));
+	memset(in.room, 0x33, sizeof(in.room));
+	in.id = 1;
+	in.has_joiner = true;
+	memset(in.joiner, 0x44, sizeof(in.joiner));
+	invite_encode(&in, buf, sizeof(buf), &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(net_msg_invite_decode(buf, i, &out), -EBADMSG);
+	in.has_joiner = false;
+	memset(in.joiner, 0, sizeof(in.joiner));
+	invite_encode(&in, buf, sizeof(buf), &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), 0);
+	assert_memory_equal(&in, &out, sizeof(in));
+	assert_false(out.has_share);
+
+	/* a hash without its expiry */
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	ctl_codec_put_map(&w, 3);
+	ctl_codec_put_uint(&w, 1);
+	ctl_codec_put_bin(&w, room, 32);
+	ctl_codec_put_uint(&w, 2);
+	ctl_codec_put_uint(&w, 5);
+	ctl_codec_put_uint(&w, 6);
+	ctl_codec_put_bin(&w, hash, 32);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), -EBADMSG);
+	/* an expiry without its hash */
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	ctl_codec_put_map(&w, 3);
+	ctl_codec_put_uint(&w, 1);
+	ctl_codec_put_bin(&w, room, 32);
+	ctl_codec_put_uint(&w, 2);
+	ctl_codec_put_uint(&w, 5);
+	ctl_codec_put_uint(&w, 7);
+	ctl_codec_put_uint(&w, 99);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), -EBADMSG);
+	/* a hostname outside a share */
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	ctl_codec_put_map(&w, 3);
+	ctl_codec_put_uint(&w, 1);
+	ctl_codec_put_bin(&w, room, 32);
+	ctl_codec_put_uint(&w, 2);
+	ctl_codec_put_uint(&w, 5);
+	ctl_codec_put_uint(&w, 4);
+	ctl_codec_put_str(&w, "x", 1);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), -EBADMSG);
+	/* id 0, an id past 32 bits, no id, no room */
+	for (int c = 0; c < 4; c++) {
+		ctl_codec_writer_init(&w, buf, sizeof(buf));
+		ctl_codec_put_map(&w, c < 2 ? 2 : 1);
+		if (c != 3) {
+			ctl_codec_put_uint(&w, 1);
+			ctl_codec_put_bin(&w, room, 32);
+		}
+		if (c != 2) {
+			ctl_codec_put_uint(&w, 2);
+			ctl_codec_put_uint(&w, c == 0 ? 0 : c == 1 ? 1ull << 32 : 7);
+		}
+		ctl_codec_writer_data(&w, &len);
+		assert_int_equal(net_msg_invite_decode(buf, len, &out), -EBADMSG);
+	}
+	/* a short joiner; unknown keys are skipped */
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	ctl_codec_put_map(&w, 3);
+	ctl_codec_put_uint(&w, 1);
+	ctl_codec_put_bin(&w, room, 32);
+	ctl_codec_put_uint(&w, 2);
+	ctl_codec_put_uint(&w, 5);
+	ctl_codec_put_uint(&w, 8);
+	ctl_codec_put_bin(&w, hash, 31);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), -EBADMSG);
+	ctl_codec_writer_init(&w, buf, sizeof(buf));
+	ctl_codec_put_map(&w, 3);
+	ctl_codec_put_uint(&w, 1);
+	ctl_codec_put_bin(&w, room, 32);
+	ctl_codec_put_uint(&w, 2);
+	ctl_codec_put_uint(&w, 5);
+	ctl_codec_put_uint(&w, 99);
+	ctl_codec_put_str(&w, "later", 5);
+	ctl_codec_writer_data(&w, &len);
+	assert_int_equal(net_msg_invite_decode(buf, len, &out), 0);
+	assert_int_equal(out.id, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_join_round_trip),
-		cmocka_unit_test(test_join_refusals),
-		cmocka_unit_test(test_room_and_blob),
-		cmocka_unit_test(test_grant),
+		cmocka_unit_test(test_join_round_trip), cmocka_unit_test(test_join_refusals),
+		cmocka_unit_test(test_room_and_blob),	cmocka_unit_test(test_grant),
+		cmocka_unit_test(test_invite),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
