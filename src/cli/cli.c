@@ -1078,7 +1078,7 @@ static const struct cli_command cli_commands[] = {
 	 "  --port N         UDP port for peers (default 41383; 0: any)\n"
 	 "  --mtu N          tunnel MTU (default 1420; below 1280 IPv6 stops working)\n"
 	 "  --threads N      threads encrypting and decrypting packets: 1 or 2 (default:\n"
-	 "                   2 when the host has two cores or more)\n"
+	 "                   2 when the host has four cores or more)\n"
 	 "  --relay URL      home relay, http://HOST:PORT (repeatable, up to 4); saved,\n"
 	 "                   so later starts without --relay use the same ones\n"
 	 "  --system-dns on|off\n"

@@ -1402,14 +1402,16 @@ static void session_tun_readable(struct loop *loop, int fd, uint32_t events, voi
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-/* 0: two when the host has two cores or more. */
+/* 0: two when the host has four cores or more. On two, the kernel's half of
+ * every packet (TUN and UDP syscalls) and the applications already fill the
+ * other core: a helper there measured 10% slower (bench/compare.sh threads). */
 static unsigned session_threads(unsigned wanted)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (wanted)
 		return wanted;
-	return cores >= 2 ? 2 : 1;
+	return cores >= 4 ? 2 : 1;
 }
 
 struct session *session_new(struct loop *loop, const struct identity *id,

@@ -31,7 +31,7 @@ struct session_config {
 	const char *tun_name; /* "ray0" */
 	unsigned mtu;
 	uint16_t port;	  /* 0: any */
-	unsigned threads; /* for the data path's crypto: 1 or 2; 0: 2 if the host has two cores */
+	unsigned threads; /* for the data path's crypto: 1 or 2; 0: 2 with four cores or more */
 	struct wg_timer_config timers;
 };
 
