@@ -24,7 +24,6 @@
 #define SPINS_BEFORE_YIELD 256
 
 struct parallel {
-	unsigned threads;
 	pthread_t helper;
 	bool helper_started;
 	uint32_t generation; /* the caller's count of batches */
@@ -132,7 +131,6 @@ int parallel_new(struct parallel **out, unsigned threads)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->threads = threads;
 	if (threads > 1) {
 		/* Signals are the event loop's: the helper takes none. */
 		sigfillset(&all);
@@ -171,7 +169,7 @@ void parallel_get_stats(const struct parallel *p, struct parallel_stats *st)
 
 unsigned parallel_threads(const struct parallel *p)
 {
-	return p->threads;
+	return p->helper_started ? 2 : 1;
 }
 
 void parallel_run(struct parallel *p, parallel_fn fn, void *arg, size_t n)

@@ -1149,8 +1149,7 @@ static void session_rx_flush(struct session *s, uint64_t now)
 		int flags;
 
 		/* The job's keypair must still be this peer's. */
-		if (!p || job->kp < p->noise.r_keypairs.kps_slot ||
-		    job->kp >= p->noise.r_keypairs.kps_slot + 3) {
+		if (!p || wg_keypairs_lookup(&p->noise.r_keypairs, job->index) != job->kp) {
 			s->stats.drop_decrypt++;
 			continue;
 		}
