@@ -1,0 +1,57 @@
+#!/bin/bash
+# RTT over the bare veth link and over rayfish, at several ping intervals,
+# alternating the two paths for ROUNDS rounds. On a VM the interval matters:
+# the longer a vCPU has been idle, the more each wakeup costs, and rayfish's
+# round trip wakes three processes more than the bare link's. Prints each
+# round and the median of the average RTTs per interval.
+#
+#   usage: bench/rtt.sh [PATH_TO_RAY]
+#          (root; BENCH_ROUNDS=N, default 3; BENCH_PINGS=N per run, default 100;
+#          BENCH_INTERVALS="S S ...", default "0.002 0.01 0.05")
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
+RAY=${1:-build/ray}
+RAY=$(cd "$(dirname "$RAY")" && pwd)/$(basename "$RAY")
+export RAY
+. "$(dirname "$0")/../tests/integration/lib.sh"
+ROUNDS=${BENCH_ROUNDS:-3}
+PINGS=${BENCH_PINGS:-100}
+INTERVALS=${BENCH_INTERVALS:-0.002 0.01 0.05}
+
+netns_add a
+netns_add b
+veth_pair a b 10.55.0.1/24 10.55.0.2/24
+daemon_start a
+daemon_start b
+ray_on a debug peer add "$(json_get b .id id)" --endpoint 10.55.0.2:41383 >/dev/null
+ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.55.0.1:41383 >/dev/null
+b4=$(json_get b .ipv4 id)
+wait_for 10 "rayfish tunnel" in_ns a ping -c 1 -W 1 "$b4"
+ray_on a firewall off >/dev/null
+ray_on b firewall off >/dev/null
+
+avg_rtt() { # INTERVAL DEST -> the average RTT in ms
+	in_ns a ping -c "$PINGS" -i "$1" -q "$2" | awk -F/ '/^rtt/ { print $5 }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+declare -A BARE RAYF
+printf "%-8s %-6s %10s %10s %10s\n" interval round "bare ms" "rayfish ms" "overhead"
+for r in $(seq "$ROUNDS"); do
+	for i in $INTERVALS; do
+		b=$(avg_rtt "$i" 10.55.0.2)
+		f=$(avg_rtt "$i" "$b4")
+		[ -n "$b" ] && [ -n "$f" ] || fail "ping at interval $i failed"
+		BARE[$i]+="$b "
+		RAYF[$i]+="$f "
+		printf "%-8s %-6s %10.3f %10.3f %10.3f\n" "$i" "$r" "$b" "$f" "$(awk -v f="$f" -v b="$b" 'BEGIN { print f - b }')"
+	done
+done
+echo "median of $ROUNDS rounds, $PINGS pings each:"
+for i in $INTERVALS; do
+	# shellcheck disable=SC2086 # the lists are space-separated numbers
+	b=$(median ${BARE[$i]})
+	# shellcheck disable=SC2086
+	f=$(median ${RAYF[$i]})
+	printf "  interval %-6s bare %.3f ms, rayfish %.3f ms, overhead %+.3f ms\n" "$i" "$b" "$f" \
+		"$(awk -v f="$f" -v b="$b" 'BEGIN { print f - b }')"
+done
