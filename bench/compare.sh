@@ -9,23 +9,17 @@
 #   firewall: on (a rule opens the iperf3 port, so every packet goes through
 #             the connection tracker) / off
 #   threads:  the daemons' crypto on 2 threads / on 1 (--threads)
-[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
 MODE=${1:-}
 case "$MODE" in
 firewall) A=on B=off ;;
 threads) A=2 B=1 ;;
 *) echo "usage: bench/compare.sh firewall|threads [PATH_TO_RAY]"; exit 2 ;;
 esac
-RAY=${2:-build/ray}
-RAY=$(cd "$(dirname "$RAY")" && pwd)/$(basename "$RAY")
-export RAY
-. "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" "${2:-}"
 SECS=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 
-netns_add a
-netns_add b
-veth_pair a b 10.55.0.1/24 10.55.0.2/24
+bench_link
 iperf_server b 5201
 
 # setting VALUE: the daemons run with it, their tunnel up.
@@ -43,13 +37,11 @@ nodes_start() {
 	daemon_start a "$@"
 	daemon_start b "$@"
 	if [ -z "$started" ]; then
-		ray_on a debug peer add "$(json_get b .id id)" --endpoint 10.55.0.2:41383 >/dev/null
-		ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.55.0.1:41383 >/dev/null
+		bench_peer
 		ray_on b firewall add in allow --proto any --port 5201 >/dev/null
 		started=1
 	fi
-	b4=$(json_get b .ipv4 id)
-	wait_for 10 "rayfish tunnel" in_ns a ping -c 1 -W 1 "$b4"
+	bench_tunnel_wait
 }
 run_iperf() { # ARGS... -> prints the received rate (Gbit/s, or kpps for UDP)
 	local out

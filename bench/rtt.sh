@@ -8,24 +8,16 @@
 #   usage: bench/rtt.sh [PATH_TO_RAY]
 #          (root; BENCH_ROUNDS=N, default 3; BENCH_PINGS=N per run, default 100;
 #          BENCH_INTERVALS="S S ...", default "0.002 0.01 0.05")
-[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
-RAY=${1:-build/ray}
-RAY=$(cd "$(dirname "$RAY")" && pwd)/$(basename "$RAY")
-export RAY
-. "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" "${1:-}"
 ROUNDS=${BENCH_ROUNDS:-3}
 PINGS=${BENCH_PINGS:-100}
 INTERVALS=${BENCH_INTERVALS:-0.002 0.01 0.05}
 
-netns_add a
-netns_add b
-veth_pair a b 10.55.0.1/24 10.55.0.2/24
+bench_link
 daemon_start a
 daemon_start b
-ray_on a debug peer add "$(json_get b .id id)" --endpoint 10.55.0.2:41383 >/dev/null
-ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.55.0.1:41383 >/dev/null
-b4=$(json_get b .ipv4 id)
-wait_for 10 "rayfish tunnel" in_ns a ping -c 1 -W 1 "$b4"
+bench_peer
+bench_tunnel_wait
 ray_on a firewall off >/dev/null
 ray_on b firewall off >/dev/null
 

@@ -10,16 +10,10 @@
 #
 #   ns a  10.55.0.1 ------------- veth ------------- 10.55.0.2  ns b
 #   bare: the veth addresses; wireguard-go: 100.127.1.1/2 on wg-*; rayfish: ray0
-[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)"; exit 1; }
-RAY=${1:-build/ray}
-RAY=$(cd "$(dirname "$RAY")" && pwd)/$(basename "$RAY")
-export RAY
-. "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/lib.sh" "${1:-}"
 SECS=${BENCH_SECONDS:-5}
 
-netns_add a
-netns_add b
-veth_pair a b 10.55.0.1/24 10.55.0.2/24
+bench_link
 iperf_server b 5201
 sleep 0.3
 
@@ -62,10 +56,8 @@ for n in a b; do in_ns $n ip link del "wg-rb$$-$n" 2>/dev/null || true; done
 
 daemon_start a
 daemon_start b
-ray_on a debug peer add "$(json_get b .id id)" --endpoint 10.55.0.2:41383 >/dev/null
-ray_on b debug peer add "$(json_get a .id id)" --endpoint 10.55.0.1:41383 >/dev/null
-b4=$(json_get b .ipv4 id)
-wait_for 10 "rayfish tunnel" in_ns a ping -c 1 -W 1 "$b4"
+bench_peer
+bench_tunnel_wait
 ray_on b firewall add in allow --proto any --port 5201 >/dev/null
 measure rayfish "$b4"
 ray_on a firewall off >/dev/null
