@@ -24,6 +24,7 @@ ray_on b firewall off >/dev/null
 avg_rtt() { # INTERVAL DEST -> the average RTT in ms
 	in_ns a ping -c "$PINGS" -i "$1" -q "$2" | awk -F/ '/^rtt/ { print $5 }'
 }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { print a - b }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 declare -A BARE RAYF
@@ -35,7 +36,7 @@ for r in $(seq "$ROUNDS"); do
 		[ -n "$b" ] && [ -n "$f" ] || fail "ping at interval $i failed"
 		BARE[$i]+="$b "
 		RAYF[$i]+="$f "
-		printf "%-8s %-6s %10.3f %10.3f %10.3f\n" "$i" "$r" "$b" "$f" "$(awk -v f="$f" -v b="$b" 'BEGIN { print f - b }')"
+		printf "%-8s %-6s %10.3f %10.3f %10.3f\n" "$i" "$r" "$b" "$f" "$(minus "$f" "$b")"
 	done
 done
 echo "median of $ROUNDS rounds, $PINGS pings each:"
@@ -45,5 +46,5 @@ for i in $INTERVALS; do
 	# shellcheck disable=SC2086
 	f=$(median ${RAYF[$i]})
 	printf "  interval %-6s bare %.3f ms, rayfish %.3f ms, overhead %+.3f ms\n" "$i" "$b" "$f" \
-		"$(awk -v f="$f" -v b="$b" 'BEGIN { print f - b }')"
+		"$(minus "$f" "$b")"
 done
