@@ -48,7 +48,7 @@ endif
 
 .PHONY: all deps check unit demo fuzz fuzz-run bench install clean format tests
 
-all: $(BUILD)/ray
+all: $(BUILD)/ray $(BUILD)/bench/tun_forward
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,7 +73,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libray.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(BUILD)/ray $(TEST_BINS) $(HELPER_BINS) $(BUILD)/bench/firewall_cost
+tests: $(BUILD)/ray $(TEST_BINS) $(HELPER_BINS) $(BUILD)/bench/firewall_cost \
+	$(BUILD)/bench/tun_forward
 
 deps:
 	@scripts/deps.sh
