@@ -192,7 +192,7 @@ static void fwd_release(struct dns_forward *f, struct fwd_pending *p)
 static void fwd_finish(struct dns_forward *f, struct fwd_pending *p, int status, uint8_t *answer,
 		       size_t len)
 {
-	uint8_t client[DNS_FORWARD_CLIENT_MAX], query[DNS_FORWARD_QUERY_MAX];
+	uint8_t client[DNS_FORWARD_CLIENT_MAX], query[DNS_HEADER_LEN + 255 + 4];
 	size_t client_len = p->client_len;
 	uint8_t *owned = p->rx;
 
@@ -329,8 +329,9 @@ static void fwd_on_timer(struct loop *loop, void *arg)
 
 static void fwd_tcp_event(struct loop *loop, int fd, uint32_t events, void *arg);
 
-/* Fetches P again over TCP from SRC, the upstream whose UDP answer was
- * truncated. 0, or -errno and P is left as it was. */
+/* Sends P over TCP to SRC: the upstream whose UDP answer was truncated, or
+ * the first one for a query too long for UDP. 0, or -errno and P is left as
+ * it was. */
 static int fwd_tcp_start(struct dns_forward *f, struct fwd_pending *p,
 			 const struct sockaddr_storage *src)
 {
@@ -668,7 +669,10 @@ int dns_forward_query(struct dns_forward *f, const uint8_t *query, size_t len, s
 	memcpy(p->wire + 2, query, len);
 	put16(p->wire + 2, id);
 	f->npending++;
-	ret = fwd_advance(f, p, true);
+	if (len > DNS_UDP_MAX)
+		ret = fwd_tcp_start(f, p, &f->ups[0]);
+	else
+		ret = fwd_advance(f, p, true);
 	if (ret < 0) {
 		fwd_release(f, p);
 		return ret;

@@ -36,6 +36,10 @@
  * client's EDNS size) is cut to its header and question with TC set and no
  * other records (no OPT either), so the client retries over TCP.
  *
+ * A query longer than 512 bytes (a TCP client's, or an EDNS one) goes over
+ * TCP from the start, to the first upstream, with no UDP phase and no
+ * failover: a server is only bound to take a UDP query of up to 512 bytes.
+ *
  * Upstreams can be replaced at any time; queries in flight carry on with the
  * new list from their next try (an answer from the upstream a query was last
  * sent to is still taken).
@@ -52,10 +56,10 @@
 
 #define DNS_FORWARD_PENDING_MAX	  256
 #define DNS_FORWARD_UPSTREAMS_MAX 8
-#define DNS_FORWARD_QUERY_MAX	  512 /* a query, as the client sent it */
-#define DNS_FORWARD_CLIENT_MAX	  64  /* the caller's opaque client blob */
-#define DNS_FORWARD_TCP_MAX	  32  /* TCP fallbacks in flight */
-#define DNS_FORWARD_TRIES	  2   /* UDP sends per upstream and query */
+#define DNS_FORWARD_QUERY_MAX	  4096 /* a query, as the client sent it (DNS_TCP_QUERY_MAX) */
+#define DNS_FORWARD_CLIENT_MAX	  64   /* the caller's opaque client blob */
+#define DNS_FORWARD_TCP_MAX	  32   /* TCP fallbacks in flight */
+#define DNS_FORWARD_TRIES	  2    /* UDP sends per upstream and query */
 #define DNS_FORWARD_TRY_MS	  1500
 #define DNS_FORWARD_TOTAL_MS	  5000 /* UDP phase; a TCP fallback adds at most tcp_ms */
 #define DNS_FORWARD_TCP_MS	  2000
@@ -86,7 +90,7 @@ struct dns_forward_stats {
 	uint64_t failures;  /* delivered with status < 0 (timeouts included) */
 	uint64_t timeouts;  /* of those, -ETIMEDOUT */
 	uint64_t retries;   /* UDP sends after the first */
-	uint64_t tcp;	    /* TCP fallbacks started */
+	uint64_t tcp;	    /* TCP queries started: fallbacks, and queries over 512 bytes */
 	uint64_t truncated; /* answers cut to fit MAX_ANSWER */
 	uint64_t dropped;   /* datagrams ignored: unknown id, wrong source or question, junk */
 };

@@ -198,6 +198,14 @@ log "forwarding over TCP from the client: dig +tcp, and dig's own retry after TC
 [ "$(short c big.example.test TXT +noedns | wc -l)" = 12 ] ||
 	fail "c: dig's TCP retry after a truncated answer: $(q c big.example.test TXT +noedns)"
 q c +tcp nothing.example.test A | grep -q "status: NXDOMAIN" || fail "c: NXDOMAIN over TCP"
+# A 1100-byte EDNS option makes the query ~1150 bytes: too long for UDP
+# upstream, so it goes to the user's resolver over TCP, from a TCP client
+# and from a UDP one.
+big_opt=+ednsopt=65001:$(printf '00%.0s' $(seq 1100))
+[ "$(short c +tcp "$big_opt" www.example.test A)" = "192.0.2.7" ] ||
+	fail "c: a 1150-byte query over TCP: $(q c +tcp "$big_opt" www.example.test A)"
+[ "$(short c "$big_opt" www.example.test A)" = "192.0.2.7" ] ||
+	fail "c: a 1150-byte query over UDP: $(q c "$big_opt" www.example.test A)"
 
 log "live: a rename and a kick change every member's answers within 5 s"
 run ray_on b hostname net1 bee >/dev/null

@@ -2,7 +2,8 @@
  * event loop: an answer comes back with the client's id; answers from the
  * wrong port or with the wrong id are ignored; silence ends in -ETIMEDOUT
  * with the client's question handed back; a silent first upstream gives way
- * to the second (the TCP fallback is tested against dnsmasq in
+ * to the second; a query too long for UDP goes over TCP alone (the TCP
+ * fallback after a truncated answer is tested against dnsmasq in
  * tests/integration/magic_dns.sh); a full table says -EBUSY; freeing
  * with queries in flight leaks nothing (the sanitizer build checks). */
 #include <stdarg.h>
@@ -30,9 +31,12 @@ enum upstream_mode { UP_ANSWER, UP_SILENT, UP_SPOOF_FIRST };
 
 struct upstream {
 	int udp, tcp, other; /* OTHER: a second socket, the wrong source port */
+	int conn;	     /* the TCP connection accepted last, or -1 */
 	struct sockaddr_storage addr;
 	enum upstream_mode mode;
 	unsigned udp_queries, tcp_queries;
+	size_t rx_len, tcp_query_len;
+	uint8_t rx[2 + 4096];
 };
 
 struct result {
@@ -119,6 +123,52 @@ static void upstream_udp(struct loop *l, int fd, uint32_t events, void *arg)
 	sendto(fd, a, alen, 0, (struct sockaddr *)&from, flen);
 }
 
+/* Reads one length-prefixed query and answers it like the UDP side. */
+static void upstream_tcp_readable(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct upstream *u = arg;
+	uint8_t a[2 + 2048];
+	size_t need, alen;
+	ssize_t n;
+
+	(void)l;
+	(void)events;
+	n = recv(fd, u->rx + u->rx_len, sizeof(u->rx) - u->rx_len, 0);
+	if (n <= 0)
+		return;
+	u->rx_len += (size_t)n;
+	if (u->rx_len < 2)
+		return;
+	need = 2u + (size_t)(u->rx[0] << 8 | u->rx[1]);
+	if (u->rx_len < need)
+		return;
+	u->tcp_queries++;
+	u->tcp_query_len = need - 2;
+	/* header and question (example.com A: 29 bytes), no additional records */
+	alen = make_answer(u->rx + 2, 29, a + 2, 0, 4, false);
+	a[2 + 10] = a[2 + 11] = 0;
+	a[0] = (uint8_t)(alen >> 8);
+	a[1] = (uint8_t)alen;
+	assert_int_equal(send(fd, a, alen + 2, 0), (ssize_t)(alen + 2));
+}
+
+static void upstream_tcp_accept(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct upstream *u = arg;
+	int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK);
+
+	(void)events;
+	if (c < 0)
+		return;
+	if (u->conn >= 0) {
+		loop_fd_remove(l, u->conn);
+		close(u->conn);
+	}
+	u->conn = c;
+	u->rx_len = 0;
+	assert_int_equal(loop_fd_add(l, c, EPOLLIN, upstream_tcp_readable, u), 0);
+}
+
 static void upstream_open(struct upstream *u, enum upstream_mode mode)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&u->addr;
@@ -127,6 +177,7 @@ static void upstream_open(struct upstream *u, enum upstream_mode mode)
 
 	memset(u, 0, sizeof(*u));
 	u->mode = mode;
+	u->conn = -1;
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	u->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -139,11 +190,17 @@ static void upstream_open(struct upstream *u, enum upstream_mode mode)
 	assert_int_equal(bind(u->tcp, (struct sockaddr *)sin, len), 0);
 	assert_int_equal(listen(u->tcp, 8), 0);
 	assert_int_equal(loop_fd_add(loop, u->udp, EPOLLIN, upstream_udp, u), 0);
+	assert_int_equal(loop_fd_add(loop, u->tcp, EPOLLIN, upstream_tcp_accept, u), 0);
 }
 
 static void upstream_close(struct upstream *u)
 {
+	if (u->conn >= 0) {
+		loop_fd_remove(loop, u->conn);
+		close(u->conn);
+	}
 	loop_fd_remove(loop, u->udp);
+	loop_fd_remove(loop, u->tcp);
 	close(u->udp);
 	close(u->tcp);
 	close(u->other);
@@ -282,6 +339,65 @@ static void test_failover(void **state)
 	upstream_close(&good);
 }
 
+/* example.com A with an EDNS OPT record padded (RFC 7830) to 1200 bytes:
+ * longer than a server must take over UDP. */
+static size_t make_long_query(uint8_t *q)
+{
+	size_t n = make_query(q), rdlen = 1200 - n - 11;
+
+	q[11] = 1;  /* ARCOUNT */
+	q[n++] = 0; /* root name */
+	q[n++] = 0;
+	q[n++] = 41;   /* OPT */
+	q[n++] = 0x10; /* UDP size 4096 */
+	q[n++] = 0;
+	memset(q + n, 0, 4); /* extended rcode, version, flags */
+	n += 4;
+	q[n++] = (uint8_t)(rdlen >> 8);
+	q[n++] = (uint8_t)rdlen;
+	q[n++] = 0; /* option 12, padding */
+	q[n++] = 12;
+	q[n++] = (uint8_t)((rdlen - 4) >> 8);
+	q[n++] = (uint8_t)(rdlen - 4);
+	memset(q + n, 0, rdlen - 4);
+	return n + rdlen - 4;
+}
+
+static void test_long_query_over_tcp(void **state)
+{
+	struct dns_forward *f = dns_forward_new(loop, on_answer, NULL);
+	struct dns_forward_stats st;
+	struct upstream u;
+	uint8_t q[DNS_FORWARD_QUERY_MAX + 1];
+	size_t len = make_long_query(q);
+	uint64_t guard;
+
+	(void)state;
+	assert_int_equal(len, 1200);
+	upstream_open(&u, UP_ANSWER);
+	assert_int_equal(dns_forward_set_upstreams(f, &u.addr, 1), 0);
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(dns_forward_query(f, q, len, 65535, "tcp", 3), 0);
+	guard = loop_timer_add(loop, 3000, give_up, NULL);
+	loop_run(loop);
+	loop_timer_cancel(loop, guard);
+	assert_true(res.done);
+	assert_int_equal(res.status, 0);
+	assert_int_equal(res.answer[0] << 8 | res.answer[1], CLIENT_ID);
+	assert_int_equal(res.answer[7], 1); /* the upstream's record */
+	assert_int_equal(u.udp_queries, 0);
+	assert_int_equal(u.tcp_queries, 1);
+	assert_int_equal(u.tcp_query_len, 1200); /* as the client sent it */
+	dns_forward_get_stats(f, &st);
+	assert_int_equal(st.tcp, 1);
+	/* past the limit: refused at once */
+	memset(q + len, 0, sizeof(q) - len);
+	assert_int_equal(dns_forward_query(f, q, DNS_FORWARD_QUERY_MAX + 1, 65535, NULL, 0),
+			 -EMSGSIZE);
+	dns_forward_free(f);
+	upstream_close(&u);
+}
+
 static void test_table_full(void **state)
 {
 	struct dns_forward *f = dns_forward_new(loop, on_answer, NULL);
@@ -310,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_spoofed_answers_ignored),
 		cmocka_unit_test(test_timeout_hands_back_question),
 		cmocka_unit_test(test_failover),
+		cmocka_unit_test(test_long_query_over_tcp),
 		cmocka_unit_test(test_table_full),
 	};
 
