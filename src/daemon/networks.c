@@ -33,7 +33,10 @@
 
 #include <sodium.h>
 
-#define NETWORKS_FILE_MAX	   (1u << 20)
+/* A network file: the roster (at most a 1 MiB control message) in base64 and,
+ * on a coordinator, the ledger (INVITE_LEDGER_JSON_MAX compact, indented
+ * here). */
+#define NETWORKS_FILE_MAX	   (8u << 20)
 #define NETWORKS_TICK_MS	   30000
 #define NETWORKS_JOIN_TIMEOUT_NS   (20000ull * 1000000)
 #define NETWORKS_BLOB_TIMEOUT_NS   (10000ull * 1000000)
@@ -251,6 +254,18 @@ static int b64_parse(const json_t *v, uint8_t *out, size_t cap, size_t *len)
 				    sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -EINVAL;
 	return 0;
+}
+
+/* Forgets invites finished (used, revoked, expired) over INVITE_LEDGER_KEEP
+ * ago, so years of invites never fill the ledger; a code that old is then
+ * refused as unknown rather than as used. The caller saves. */
+static void network_ledger_prune(struct network *n, uint64_t now)
+{
+	size_t removed = invite_ledger_prune(n->ledger, now, INVITE_LEDGER_KEEP);
+
+	if (removed)
+		log_info("network %s: %zu invites finished over %d days ago forgotten", n->alias,
+			 removed, INVITE_LEDGER_KEEP / (24 * 3600));
 }
 
 static int network_save(struct daemon *d, struct network *n)
@@ -1268,6 +1283,7 @@ static int networks_take_gossip(struct daemon *d, struct peer *p, uint32_t metho
 	case CTL_MSG_INVITE_SHARE:
 		if (!m->has_share)
 			return -EBADMSG;
+		network_ledger_prune(n, now);
 		ret = invite_ledger_add_shared(n->ledger, m->id, m->secret_hash, m->expires,
 					       m->hostname, now);
 		if (ret == -EEXIST)
@@ -1989,7 +2005,13 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 					  expires);
 	if (hostname && !group_hostname_valid(hostname))
 		return ipc_response_error("'%s' is not a hostname", hostname);
+	network_ledger_prune(n, wall_ms() / 1000);
 	ret = invite_ledger_mint(n->ledger, wall_ms() / 1000, ttl, hostname, reusable, &code);
+	if (ret == -ENOSPC)
+		return ipc_response_error("the invite ledger of %s is full: %d invites are open "
+					  "or were closed in the last %d days",
+					  n->alias, INVITE_LEDGER_MAX,
+					  INVITE_LEDGER_KEEP / (24 * 3600));
 	if (ret < 0)
 		return ipc_response_error("cannot mint an invite: %s", strerror(-ret));
 	if (reusable) {
