@@ -1990,7 +1990,7 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 	const char *hostname = json_string_value(json_object_get(args, "hostname"));
 	bool reusable = json_is_true(json_object_get(args, "reusable")), key_added = false;
 	char text[INVITE_CODE_TEXT_MAX + 1];
-	uint64_t ttl = NETWORKS_INVITE_TTL_S;
+	uint64_t ttl = NETWORKS_INVITE_TTL_S, now;
 	struct invite_code code;
 	int ret;
 
@@ -2005,8 +2005,9 @@ json_t *networks_cmd_invite(struct daemon *d, json_t *args)
 					  expires);
 	if (hostname && !group_hostname_valid(hostname))
 		return ipc_response_error("'%s' is not a hostname", hostname);
-	network_ledger_prune(n, wall_ms() / 1000);
-	ret = invite_ledger_mint(n->ledger, wall_ms() / 1000, ttl, hostname, reusable, &code);
+	now = wall_ms() / 1000;
+	network_ledger_prune(n, now);
+	ret = invite_ledger_mint(n->ledger, now, ttl, hostname, reusable, &code);
 	if (ret == -ENOSPC)
 		return ipc_response_error("the invite ledger of %s is full: %d invites are open "
 					  "or were closed in the last %d days",

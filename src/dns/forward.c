@@ -192,7 +192,7 @@ static void fwd_release(struct dns_forward *f, struct fwd_pending *p)
 static void fwd_finish(struct dns_forward *f, struct fwd_pending *p, int status, uint8_t *answer,
 		       size_t len)
 {
-	uint8_t client[DNS_FORWARD_CLIENT_MAX], query[DNS_HEADER_LEN + 255 + 4];
+	uint8_t client[DNS_FORWARD_CLIENT_MAX], query[DNS_HEADER_LEN + FWD_NAME_MAX + 4];
 	size_t client_len = p->client_len;
 	uint8_t *owned = p->rx;
 

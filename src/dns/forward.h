@@ -123,7 +123,8 @@ int dns_forward_set_upstreams(struct dns_forward *f, const struct sockaddr_stora
  *                CLIENT_LEN too large;
  *   -EMSGSIZE    LEN > DNS_FORWARD_QUERY_MAX;
  *   -ENETUNREACH no upstreams;
- *   -EBUSY       DNS_FORWARD_PENDING_MAX queries are in flight;
+ *   -EBUSY       DNS_FORWARD_PENDING_MAX queries are in flight (or, for a
+ *                query over 512 bytes, DNS_FORWARD_TCP_MAX TCP queries);
  *   -ENOMEM, or the -errno of opening a socket or of sending to every
  *   upstream. */
 int dns_forward_query(struct dns_forward *f, const uint8_t *query, size_t len, size_t max_answer,
